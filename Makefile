@@ -1,0 +1,99 @@
+# hakmem: make | make test | make bench | make install PREFIX=/usr/local
+CC      ?= cc
+CXX     ?= c++
+PREFIX  ?= /usr/local
+BUILD   ?= build
+WERROR  ?= 0
+
+CFLAGS_BASE = -std=c11 -O2 -g -Wall -Wextra -fPIC -pthread -D_GNU_SOURCE \
+  -fvisibility=hidden -ftls-model=initial-exec -fno-semantic-interposition \
+  -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
+ifeq ($(WERROR),1)
+CFLAGS_BASE += -Werror
+endif
+CFLAGS ?=
+ALL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS)
+
+CORE = os error registry options stats superslab tiny huge heap alloc init
+CORE_OBJS = $(CORE:%=$(BUILD)/obj/%.o)
+OVERRIDE_OBJ = $(BUILD)/obj/override.o
+HEADERS = $(wildcard src/*.h) include/hakmem.h
+
+LIBS = $(BUILD)/libhakmem.so $(BUILD)/libhakmem.a $(BUILD)/libhakmem-api.a $(BUILD)/hakmem $(BUILD)/hakmem.pc
+
+.PHONY: all test bench install clean programs
+all: $(LIBS) programs
+
+$(BUILD)/obj/%.o: src/%.c $(HEADERS) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libhakmem.so: $(CORE_OBJS) $(OVERRIDE_OBJ)
+	$(CC) -shared -pthread -Wl,-Bsymbolic-functions -Wl,-z,now -Wl,-soname,libhakmem.so -o $@ $^
+
+$(BUILD)/libhakmem.a: $(CORE_OBJS) $(OVERRIDE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libhakmem-api.a: $(CORE_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/hakmem: tools/hakmem.in
+	@mkdir -p $(BUILD)
+	sed 's|@LIBDIR@|$(abspath $(BUILD))|' $< > $@ && chmod +x $@
+
+$(BUILD)/hakmem.pc: tools/hakmem.pc.in
+	@mkdir -p $(BUILD)
+	sed 's|@PREFIX@|$(PREFIX)|' $< > $@
+
+# ---- test and benchmark programs
+TEST_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -pthread -Iinclude
+TESTS_API = test_api test_classes test_stress test_misuse
+TESTS_PRELOAD = test_preload test_fork test_startup test_oom
+PROGRAMS = $(TESTS_API:%=$(BUILD)/tests/%) $(TESTS_PRELOAD:%=$(BUILD)/tests/%) \
+  $(BUILD)/tests/test_cxx $(BUILD)/tests/libtlsdyn.so $(BUILD)/tests/test_static \
+  $(BUILD)/bench/bench_random_mixed
+programs: $(PROGRAMS)
+
+$(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/libhakmem-api.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -Isrc $< -o $@ $(BUILD)/libhakmem-api.a -ldl
+
+# Programs run with LD_PRELOAD: linked against nothing of hakmem's.
+$(BUILD)/tests/test_preload $(BUILD)/tests/test_fork $(BUILD)/tests/test_startup $(BUILD)/tests/test_oom: $(BUILD)/tests/%: tests/%.c tests/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $< -o $@ -ldl
+
+$(BUILD)/tests/libtlsdyn.so: tests/tlsdyn.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -fPIC -shared -ftls-model=global-dynamic $< -o $@
+
+$(BUILD)/tests/test_cxx: tests/test_cxx.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -pthread $< -o $@ -ldl
+
+# Linked in statically: malloc of the program and of libc come from hakmem.
+$(BUILD)/tests/test_static: tests/test_preload.c tests/check.h $(BUILD)/libhakmem.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(BUILD)/libhakmem.a -ldl
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -pthread $< -o $@ -ldl
+
+test: all
+	@tests/run.sh $(BUILD)
+
+bench: all
+	@bench/run.sh $(BUILD)
+
+install: $(BUILD)/libhakmem.so $(BUILD)/libhakmem.a $(BUILD)/libhakmem-api.a
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(BUILD)/libhakmem.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(BUILD)/libhakmem.a $(BUILD)/libhakmem-api.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/hakmem.h $(DESTDIR)$(PREFIX)/include/
+	sed 's|@PREFIX@|$(PREFIX)|' tools/hakmem.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/hakmem.pc
+	sed 's|@LIBDIR@|$(PREFIX)/lib|' tools/hakmem.in > $(DESTDIR)$(PREFIX)/bin/hakmem
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/hakmem
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,193 @@
+/* The hak_* API: dispatch by size and the semantics of the malloc family
+ * (errno, overflow, alignment, realloc, usable size, mallinfo).
+ *
+ * Decisions where glibc and POSIX leave room:
+ * - malloc(0) returns a unique 16-byte block; realloc(p, 0) frees p and
+ *   returns NULL (glibc's behaviour), leaving errno alone.
+ * - aligned_alloc with an alignment that is not a power of two fails with
+ *   EINVAL (as glibc 2.38+ and mimalloc do); memalign rounds it up (glibc).
+ * - A pointer that hakmem did not hand out, an interior pointer, or a block
+ *   whose slab has been freed ends the process with a one-line message; so
+ *   does freeing the block most recently freed by the same thread again.
+ *   Other double frees are caught only by the debug build (later work). */
+#include "internal.h"
+#include "../include/hakmem.h"
+
+#include <errno.h>
+#include <string.h>
+
+void *hak_alloc_big(size_t size) {
+  hak_init();
+  return huge_alloc(size, MIN_ALIGN);
+}
+
+void hak_free_slow(void *p, region_hdr_t *r, const char *func) {
+  if (p == NULL) return;
+  if (r == NULL) hak_fatal_pointer(func, "invalid pointer (not allocated by hakmem, or already freed)", p);
+  if (r->kind != REGION_HUGE || r->magic != REGION_MAGIC) hak_fatal_pointer(func, "corrupted heap metadata at", r);
+  huge_free((huge_hdr_t *)r, p, func);
+}
+
+/* Usable size of a live block; aborts with a message naming func if p is
+ * not one. */
+static size_t block_size_checked(const void *p, const char *func) {
+  region_hdr_t *r = registry_lookup(p);
+  if (r == NULL) hak_fatal_pointer(func, "invalid pointer (not allocated by hakmem, or already freed)", p);
+  if (r->kind == REGION_SUPERSLAB) {
+    slab_meta_t *m = slab_of((superslab_t *)r, p);
+    if (!slab_block_valid(m, p)) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
+    return m->block_size;
+  }
+  huge_hdr_t *h = (huge_hdr_t *)r;
+  if (p != h->user) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
+  return huge_usable_size(h);
+}
+
+HAK_EXPORT void *hak_malloc(size_t size) { return hak_alloc_inline(size); }
+
+HAK_EXPORT void hak_free(void *p) { hak_free_inline(p, "free"); }
+
+HAK_EXPORT void *hak_calloc(size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) { errno = ENOMEM; return NULL; }
+  void *p = hak_alloc_inline(total);
+  /* Huge blocks are fresh mappings, zero already. */
+  if (p != NULL && total <= SMALL_MAX) memset(p, 0, total);
+  return p;
+}
+
+HAK_EXPORT void *hak_realloc(void *p, size_t size) {
+  if (p == NULL) return hak_alloc_inline(size);
+  size_t old = block_size_checked(p, "realloc");
+  if (size == 0) {
+    hak_free_inline(p, "realloc");
+    return NULL;
+  }
+  /* Stay in place while the block is big enough and not more than twice
+   * too big (a small request would otherwise pin a huge mapping). */
+  if (size <= old && (size > old / 2 || old <= MIN_ALIGN)) return p;
+  void *q = hak_alloc_inline(size);
+  if (q == NULL) return NULL;   /* errno is ENOMEM; p is untouched */
+  memcpy(q, p, size < old ? size : old);
+  hak_free_inline(p, "realloc");
+  return q;
+}
+
+HAK_EXPORT void *hak_reallocarray(void *p, size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) { errno = ENOMEM; return NULL; }
+  return hak_realloc(p, total);
+}
+
+static bool is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+/* alignment: a power of two. */
+static void *aligned_alloc_pow2(size_t alignment, size_t size) {
+  if (alignment <= MIN_ALIGN) return hak_alloc_inline(size);
+  if (size > HAK_MAX_REQUEST) { errno = ENOMEM; return NULL; }
+  size_t need = size > alignment ? size : alignment;
+  if (alignment <= os_page_size() && need <= SMALL_MAX) {
+    /* Slab block areas start page aligned, so every block of a class whose
+     * size is a multiple of the alignment is aligned; the power-of-two
+     * classes guarantee one exists. */
+    unsigned cls = size_class(need);
+    while (hak_class_size[cls] % alignment != 0) cls++;
+    return hak_alloc_inline(hak_class_size[cls]);
+  }
+  hak_init();
+  return huge_alloc(size, alignment);
+}
+
+HAK_EXPORT int hak_posix_memalign(void **out, size_t alignment, size_t size) {
+  if (!is_pow2(alignment) || alignment % sizeof(void *) != 0) return EINVAL;
+  int saved = errno;   /* posix_memalign reports through its result only */
+  void *p = aligned_alloc_pow2(alignment, size);
+  errno = saved;
+  if (p == NULL) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+HAK_EXPORT void *hak_aligned_alloc(size_t alignment, size_t size) {
+  if (!is_pow2(alignment)) { errno = EINVAL; return NULL; }
+  return aligned_alloc_pow2(alignment, size);
+}
+
+HAK_EXPORT void *hak_memalign(size_t alignment, size_t size) {
+  if (alignment > SIZE_MAX / 2 + 1) { errno = EINVAL; return NULL; }
+  size_t a = MIN_ALIGN;
+  while (a < alignment) a <<= 1;   /* glibc rounds a non-power of two up */
+  return aligned_alloc_pow2(a, size);
+}
+
+HAK_EXPORT void *hak_valloc(size_t size) { return aligned_alloc_pow2(os_page_size(), size); }
+
+HAK_EXPORT void *hak_pvalloc(size_t size) {
+  size_t ps = os_page_size();
+  if (size > HAK_MAX_REQUEST) { errno = ENOMEM; return NULL; }
+  size_t rounded = size == 0 ? ps : align_up(size, ps);
+  return aligned_alloc_pow2(ps, rounded);
+}
+
+HAK_EXPORT size_t hak_malloc_usable_size(const void *p) {
+  if (p == NULL) return 0;
+  return block_size_checked(p, "malloc_usable_size");
+}
+
+HAK_EXPORT int hak_owns(const void *p) {
+  region_hdr_t *r = registry_lookup(p);
+  if (r == NULL) return 0;
+  if (r->kind == REGION_SUPERSLAB) return slab_block_valid(slab_of((superslab_t *)r, p), p);
+  return p == ((huge_hdr_t *)r)->user;
+}
+
+HAK_EXPORT struct mallinfo2 hak_mallinfo2(void) {
+  struct mallinfo2 mi;
+  memset(&mi, 0, sizeof mi);
+  size_t slabs_bytes = atomic_load_explicit(&hak_stats.superslabs, memory_order_relaxed) * SS_SIZE;
+  size_t in_use = tiny_bytes_in_use();
+  mi.arena = slabs_bytes;
+  mi.ordblks = atomic_load_explicit(&hak_stats.superslabs, memory_order_relaxed);
+  mi.hblks = atomic_load_explicit(&hak_stats.huge_count, memory_order_relaxed);
+  mi.hblkhd = atomic_load_explicit(&hak_stats.huge_bytes, memory_order_relaxed);
+  mi.usmblks = atomic_load_explicit(&hak_stats.mapped_peak, memory_order_relaxed);
+  mi.uordblks = in_use < slabs_bytes ? in_use : slabs_bytes;
+  mi.fordblks = slabs_bytes - mi.uordblks;
+  return mi;
+}
+
+HAK_EXPORT struct mallinfo hak_mallinfo(void) {
+  struct mallinfo2 m2 = hak_mallinfo2();
+  struct mallinfo mi;
+  /* The old interface has int fields: clamp rather than wrap. */
+#define CLAMP(v) ((int)((v) > (size_t)__INT_MAX__ ? (size_t)__INT_MAX__ : (v)))
+  mi.arena = CLAMP(m2.arena);
+  mi.ordblks = CLAMP(m2.ordblks);
+  mi.smblks = 0;
+  mi.hblks = CLAMP(m2.hblks);
+  mi.hblkhd = CLAMP(m2.hblkhd);
+  mi.usmblks = CLAMP(m2.usmblks);
+  mi.fsmblks = 0;
+  mi.uordblks = CLAMP(m2.uordblks);
+  mi.fordblks = CLAMP(m2.fordblks);
+  mi.keepcost = 0;
+#undef CLAMP
+  return mi;
+}
+
+/* glibc's tuning parameters are accepted and have no effect: hakmem's
+ * policies are set through HAKMEM_* options. */
+HAK_EXPORT int hak_mallopt(int param, int value) {
+  (void)value;
+  return param == M_MXFAST || (param <= M_TRIM_THRESHOLD && param >= M_ARENA_MAX);
+}
+
+HAK_EXPORT int hak_malloc_trim(size_t pad) {
+  (void)pad;
+  if (atomic_load_explicit(&hak_init_state, memory_order_acquire) != 2) return 0;
+  int saved = errno;
+  heap_flush_current();
+  bool released = pool_trim();
+  errno = saved;
+  return released;
+}

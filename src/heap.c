@@ -1,0 +1,141 @@
+/* Per-thread heaps: the thread caches of the small classes.
+ *
+ * A thread's heap is created on its first allocation that misses the
+ * (empty, static) initial heap, registered with the thread-exit hook, and
+ * kept on a list of live heaps so that a fork child can take back the
+ * blocks cached by the threads that did not survive.  At thread exit its
+ * caches go back to the slabs, the heap is recycled for later threads, and
+ * the thread continues on the static dead heap, which serves each later
+ * call (other libraries' exit-time destructors) from the central lists. */
+#include "internal.h"
+
+heap_t hak_heap_empty = { .state = HEAP_EMPTY };
+heap_t hak_heap_dead = { .state = HEAP_DEAD };
+__thread heap_t *hak_tls_heap TLS_IE = &hak_heap_empty;
+
+static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
+static heap_t  *live_heaps;
+static heap_t  *free_heaps;
+static uint8_t *chunk;          /* heaps are carved from page-aligned chunks, never unmapped */
+static size_t   chunk_left;
+
+#define HEAP_CHUNK_SIZE ((size_t)64 << 10)
+
+/* Thread cache bound of a class: about 64 KiB of blocks, 4..256 blocks. */
+static uint32_t class_cap(unsigned cls) {
+  uint32_t cap = (uint32_t)(65536 / hak_class_size[cls]);
+  return cap < 4 ? 4 : cap > 256 ? 256 : cap;
+}
+
+static heap_t *heap_new_locked(void) {
+  heap_t *h = free_heaps;
+  if (h != NULL) {
+    free_heaps = h->next;
+    return h;
+  }
+  size_t need = align_up(sizeof(heap_t), 64);
+  if (chunk_left < need) {
+    uint8_t *c = os_map_aligned(HEAP_CHUNK_SIZE, os_page_size());
+    if (c == NULL) return NULL;
+    stats_mapped(HEAP_CHUNK_SIZE);
+    chunk = c;
+    chunk_left = HEAP_CHUNK_SIZE;
+  }
+  h = (heap_t *)chunk;
+  chunk += need;
+  chunk_left -= need;
+  return h;
+}
+
+static void live_remove(heap_t *h) {
+  if (h->prev) h->prev->next = h->next; else live_heaps = h->next;
+  if (h->next) h->next->prev = h->prev;
+}
+
+static __thread bool tls_exited TLS_IE;
+
+heap_t *heap_for_thread(void) {
+  hak_init();
+  if (hak_tls_heap->state == HEAP_LIVE) return hak_tls_heap;
+  if (tls_exited) return hak_tls_heap = &hak_heap_dead;
+  pthread_mutex_lock(&heaps_lock);
+  heap_t *h = heap_new_locked();
+  if (h == NULL) {
+    pthread_mutex_unlock(&heaps_lock);
+    return &hak_heap_empty;   /* no memory: this call is served without a cache */
+  }
+  for (unsigned i = 0; i < NUM_CLASSES; i++) {
+    h->cache[i].head = NULL;
+    h->cache[i].count = 0;
+    h->cache[i].cap = class_cap(i);
+  }
+  h->state = HEAP_LIVE;
+  h->prev = NULL;
+  h->next = live_heaps;
+  if (live_heaps) live_heaps->prev = h;
+  live_heaps = h;
+  pthread_mutex_unlock(&heaps_lock);
+  atomic_fetch_add_explicit(&hak_stats.heaps, 1, memory_order_relaxed);
+  hak_tls_heap = h;          /* before the hook: setting it may allocate, and must find the heap */
+  os_thread_hook_set(h);
+  return h;
+}
+
+static void heap_flush_all(heap_t *h) {
+  for (unsigned i = 0; i < NUM_CLASSES; i++) tiny_cache_flush(&h->cache[i], i, 0);
+}
+
+static void heap_retire_locked(heap_t *h) {
+  live_remove(h);
+  h->state = HEAP_DEAD;
+  h->next = free_heaps;
+  free_heaps = h;
+}
+
+void heap_thread_exit(void *arg) {
+  heap_t *h = arg;
+  hak_tls_heap = &hak_heap_dead;
+  tls_exited = true;
+  heap_flush_all(h);
+  pthread_mutex_lock(&heaps_lock);
+  heap_retire_locked(h);
+  pthread_mutex_unlock(&heaps_lock);
+  atomic_fetch_add_explicit(&hak_stats.threads_exited, 1, memory_order_relaxed);
+}
+
+/* Flushes the calling thread's caches (malloc_trim). */
+void heap_flush_current(void) {
+  heap_t *h = hak_tls_heap;
+  if (h->state == HEAP_LIVE) heap_flush_all(h);
+}
+
+/* fork: every lock is taken in a fixed order (heaps, classes, pool) */
+void heap_fork_prepare(void) {
+  pthread_mutex_lock(&heaps_lock);
+  tiny_fork_prepare();
+  pool_fork_prepare();
+}
+
+void heap_fork_parent(void) {
+  pool_fork_parent();
+  tiny_fork_parent();
+  pthread_mutex_unlock(&heaps_lock);
+}
+
+/* In the child only the forking thread lives on: the other threads' cached
+ * blocks go back to their slabs and their heaps are recycled. */
+void heap_fork_child(void) {
+  pool_fork_child();
+  tiny_fork_child();
+  pthread_mutex_init(&heaps_lock, NULL);
+  heap_t *self = hak_tls_heap;
+  heap_t *h = live_heaps;
+  while (h != NULL) {
+    heap_t *next = h->next;
+    if (h != self) {
+      heap_flush_all(h);
+      heap_retire_locked(h);
+    }
+    h = next;
+  }
+}

@@ -1,0 +1,40 @@
+/* Start-up, fork and exit.
+ *
+ * Initialisation is lazy and happens once, on the first slow-path call,
+ * which may come from the dynamic loader or libc before main and before any
+ * constructor.  It reads the options and creates the thread-exit hook; none
+ * of that allocates.  The fork handlers are registered right after, when
+ * the allocator already works (pthread_atfork may itself allocate). */
+#include "internal.h"
+#include "options.h"
+#include "../include/hakmem.h"
+
+#include <sched.h>
+
+_Atomic int hak_init_state;
+
+static void fork_prepare(void) { heap_fork_prepare(); }
+static void fork_parent(void) { heap_fork_parent(); }
+static void fork_child(void) { heap_fork_child(); }
+
+void hak_init_slow(void) {
+  int expected = 0;
+  if (!atomic_compare_exchange_strong_explicit(&hak_init_state, &expected, 1, memory_order_acq_rel, memory_order_acquire)) {
+    while (atomic_load_explicit(&hak_init_state, memory_order_acquire) != 2) sched_yield();
+    return;
+  }
+  options_init();
+  os_page_size();
+  os_thread_hook_init(heap_thread_exit);
+  atomic_store_explicit(&hak_init_state, 2, memory_order_release);
+  os_atfork(fork_prepare, fork_parent, fork_child);
+  if (hak_options[OPT_VERBOSE]) options_print(2);
+}
+
+/* Runs after the program's own destructors (a preloaded library is
+ * finalised last); it only reports: nothing is torn down, so that later
+ * calls keep working. */
+__attribute__((destructor)) static void hak_exit(void) {
+  if (atomic_load_explicit(&hak_init_state, memory_order_acquire) == 2 && hak_options[OPT_STATS])
+    hak_stats_print(2);
+}

@@ -1,0 +1,281 @@
+/* Internal types and inline helpers shared by all of hakmem's modules.
+ *
+ * Layering (each layer calls only the ones below it):
+ *   override.c            the exported malloc family (libhakmem.so / .a only)
+ *   alloc.c  init.c       hak_* API and dispatch by size; start-up, fork, exit
+ *   heap.c                per-thread heaps (thread caches)
+ *   tiny.c  huge.c        the tiers
+ *   superslab.c           SuperSlabs and the shared slab pool
+ *   registry.c            address -> region map
+ *   os.c options.c stats.c error.c
+ */
+#ifndef HAKMEM_INTERNAL_H
+#define HAKMEM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#define HAK_EXPORT   __attribute__((visibility("default")))
+#define LIKELY(x)    __builtin_expect(!!(x), 1)
+#define UNLIKELY(x)  __builtin_expect(!!(x), 0)
+#define NOINLINE     __attribute__((noinline))
+#define COLD         __attribute__((cold, noinline))
+#define TLS_IE       __attribute__((tls_model("initial-exec")))
+
+/* ------------------------------------------------------------------ sizes */
+
+#define SS_SHIFT        21                      /* SuperSlab: 2 MiB, 2 MiB aligned */
+#define SS_SIZE         ((size_t)1 << SS_SHIFT)
+#define SLAB_SHIFT      16                      /* slab: 64 KiB */
+#define SLAB_SIZE       ((size_t)1 << SLAB_SHIFT)
+#define SLABS_PER_SS    32
+#define SS_HEADER_SIZE  4096                    /* slab 0 starts after it */
+
+/* Tier boundaries: the one place that decides which tier serves a size.
+ * Requests up to SMALL_MAX are served from slab size classes (tiny up to
+ * TINY_MAX, mid above it); everything larger is a huge (direct mmap) block. */
+#define TINY_MAX        1024
+#define SMALL_MAX       (32 * 1024)
+#define NUM_CLASSES     72                      /* 16..256 step 16, then 8 per doubling */
+#define MIN_ALIGN       16
+
+/* Largest request hakmem attempts; anything above fails with ENOMEM at once,
+ * so that no size computation below can overflow. */
+#define HAK_MAX_REQUEST (((size_t)PTRDIFF_MAX) - ((size_t)64 << 20))
+
+static inline size_t align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
+
+/* ---------------------------------------------------------------- regions */
+
+#define REGION_MAGIC 0x68616b6du                 /* "hakm" */
+enum region_kind { REGION_SUPERSLAB = 1, REGION_HUGE = 2 };
+
+/* Every region hakmem maps starts 2 MiB aligned with this header; the
+ * registry maps each 2 MiB chunk a region covers to its header. */
+typedef struct region_hdr {
+  uint32_t magic;
+  uint32_t kind;
+} region_hdr_t;
+
+/* One slab of a SuperSlab.  All fields are written under the lock of the
+ * slab's class (or the pool lock while the slab is free).  A free slab has
+ * span 0, so that any pointer into it fails the validity check in free. */
+typedef struct slab_meta {
+  void              *free;        /* blocks given back to this slab */
+  uint8_t           *start;       /* first block */
+  uint32_t           span;        /* capacity * block_size; 0 while the slab is free */
+  uint32_t           block_size;
+  uint64_t           div_magic;   /* UINT64_MAX / block_size + 1: multiple-of test */
+  uint16_t           used;        /* blocks out of the slab (in use or in thread caches) */
+  uint16_t           capacity;
+  uint16_t           carved;      /* blocks handed out by bumping, never yet freed */
+  uint8_t            cls;
+  uint8_t            in_partial;  /* on its class's list of slabs with free blocks */
+  struct slab_meta  *next, *prev; /* class partial list */
+} slab_meta_t;
+
+typedef struct superslab {
+  region_hdr_t       hdr;
+  uint32_t           free_mask;   /* bit i: slab i is free (pool lock) */
+  uint32_t           nfree;
+  struct superslab  *next, *prev; /* pool list of SuperSlabs that have free slabs */
+  slab_meta_t        slabs[SLABS_PER_SS];
+} superslab_t;
+
+_Static_assert(sizeof(superslab_t) <= SS_HEADER_SIZE, "SuperSlab header too big");
+
+typedef struct huge_hdr {
+  region_hdr_t hdr;
+  void        *base;      /* start of the mapping (this header) */
+  size_t       map_size;  /* bytes mapped */
+  void        *user;      /* the pointer handed out */
+} huge_hdr_t;
+
+/* --------------------------------------------------------------- registry */
+
+#define REG_LEAF_BITS 13
+#define REG_TOP_BITS  (48 - SS_SHIFT - REG_LEAF_BITS)   /* covers 48-bit addresses */
+
+typedef _Atomic(region_hdr_t *) reg_entry_t;
+extern _Atomic(reg_entry_t *) hak_reg_top[1u << REG_TOP_BITS];
+
+/* The region that contains p, or NULL; never reads memory that may be unmapped. */
+static inline region_hdr_t *registry_lookup(const void *p) {
+  uintptr_t idx = (uintptr_t)p >> SS_SHIFT;
+  uintptr_t top = idx >> REG_LEAF_BITS;
+  if (UNLIKELY(top >= (1u << REG_TOP_BITS))) return NULL;
+  reg_entry_t *leaf = atomic_load_explicit(&hak_reg_top[top], memory_order_acquire);
+  if (UNLIKELY(leaf == NULL)) return NULL;
+  return atomic_load_explicit(&leaf[idx & ((1u << REG_LEAF_BITS) - 1)], memory_order_acquire);
+}
+bool registry_set(void *base, size_t size, region_hdr_t *hdr);   /* false: out of memory */
+void registry_clear(void *base, size_t size);
+
+/* ----------------------------------------------------------- size classes */
+
+extern const uint32_t hak_class_size[NUM_CLASSES];
+extern const uint8_t  hak_class_of_small[TINY_MAX / 16 + 1];   /* (size + 15) / 16 -> class */
+
+static inline unsigned size_class_compute(size_t size) {
+  if (size <= 256) return size <= 16 ? 0 : (unsigned)((size + 15) >> 4) - 1;
+  unsigned k = 63u - (unsigned)__builtin_clzll(size - 1);        /* 2^k < size <= 2^(k+1) */
+  return 16 + (k - 8) * 8 + (unsigned)((size - 1) >> (k - 3)) - 8;
+}
+static inline unsigned size_class(size_t size) {   /* size <= SMALL_MAX */
+  if (LIKELY(size <= TINY_MAX)) return hak_class_of_small[(size + 15) >> 4];
+  return size_class_compute(size);
+}
+
+/* ------------------------------------------------------------ thread heap */
+
+typedef struct tcache {
+  void    *head;
+  uint32_t count;
+  uint32_t cap;      /* 0 in the static heaps: every access takes the slow path */
+} tcache_t;
+
+enum heap_state { HEAP_EMPTY, HEAP_LIVE, HEAP_DEAD };
+
+typedef struct heap {
+  tcache_t     cache[NUM_CLASSES];
+  int          state;
+  struct heap *next, *prev;   /* list of live heaps, or of free heaps (next only) */
+} heap_t;
+
+/* Starts out at the static empty heap, whose caches are empty with cap 0:
+ * the fast paths need no "initialised yet?" test. */
+extern __thread heap_t *hak_tls_heap TLS_IE;
+extern heap_t hak_heap_empty;
+extern heap_t hak_heap_dead;
+
+heap_t *heap_for_thread(void);          /* creates this thread's heap (or returns the dead one) */
+void    heap_thread_exit(void *heap);   /* thread-exit hook */
+void    heap_flush_current(void);       /* malloc_trim */
+void    heap_fork_prepare(void);
+void    heap_fork_parent(void);
+void    heap_fork_child(void);
+
+/* -------------------------------------------------------------- tiny tier */
+
+void *tiny_alloc_slow(heap_t *h, unsigned cls);
+void  tiny_free_slow(heap_t *h, slab_meta_t *m, void *p);
+void  tiny_cache_flush(tcache_t *c, unsigned cls, uint32_t keep);  /* return blocks beyond keep to their slabs */
+void  tiny_fork_prepare(void);
+void  tiny_fork_parent(void);
+void  tiny_fork_child(void);
+size_t tiny_bytes_in_use(void);
+
+/* Slab of a block known to lie in a SuperSlab. */
+static inline slab_meta_t *slab_of(superslab_t *ss, const void *p) {
+  return &ss->slabs[((uintptr_t)p >> SLAB_SHIFT) & (SLABS_PER_SS - 1)];
+}
+/* True when p is the start of a block of slab m (m's slab may be free). */
+static inline bool slab_block_valid(const slab_meta_t *m, const void *p) {
+  uint64_t off = (uint64_t)((uintptr_t)p - (uintptr_t)m->start);
+  return off < m->span && off * m->div_magic < m->div_magic;
+}
+
+/* -------------------------------------------------- SuperSlabs and the pool */
+
+slab_meta_t *pool_acquire_slab(unsigned cls);   /* NULL: out of memory */
+void         pool_release_slab(slab_meta_t *m);
+bool         pool_trim(void);                   /* unmap cached empty SuperSlabs */
+void         pool_fork_prepare(void);
+void         pool_fork_parent(void);
+void         pool_fork_child(void);
+
+/* -------------------------------------------------------------- huge tier */
+
+void  *huge_alloc(size_t size, size_t alignment);   /* fresh, zeroed pages */
+void   huge_free(huge_hdr_t *h, void *p, const char *func);
+size_t huge_usable_size(const huge_hdr_t *h);
+
+/* ------------------------------------------------------------------- os */
+
+size_t os_page_size(void);
+void  *os_map_aligned(size_t size, size_t alignment);   /* NULL + errno ENOMEM on failure */
+void   os_unmap(void *p, size_t size);
+bool   os_secure_mode(void);
+int    os_getpid(void);
+char **os_environ(void);
+void   os_write(int fd, const char *s, size_t n);
+bool   os_thread_hook_init(void (*on_exit)(void *));
+void   os_thread_hook_set(void *value);
+void   os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+
+/* -------------------------------------------------------------- options */
+
+enum hak_option {
+  OPT_STATS,
+  OPT_VERBOSE,
+  OPT_COUNT
+};
+extern long hak_options[OPT_COUNT];
+void options_init(void);
+
+/* ------------------------------------------------------------ statistics */
+
+typedef struct hak_stats {
+  _Atomic size_t superslabs, superslabs_peak;
+  _Atomic size_t mapped, mapped_peak;       /* bytes mapped by all tiers */
+  _Atomic size_t huge_count, huge_bytes, huge_allocs;
+  _Atomic size_t refills, flushes;          /* thread cache batches */
+  _Atomic size_t heaps, threads_exited;
+} hak_stats_t;
+extern hak_stats_t hak_stats;
+
+void stats_mapped(size_t bytes);     /* a region was mapped */
+void stats_unmapped(size_t bytes);
+void stats_inc_peak(_Atomic size_t *cur, _Atomic size_t *peak);
+
+/* ---------------------------------------------------------------- errors */
+
+/* Prints "hakmem: FUNC(): WHAT PTR" to stderr without allocating, then aborts. */
+__attribute__((noreturn, cold)) void hak_fatal_pointer(const char *func, const char *what, const void *p);
+void hak_warn(const char *s1, const char *s2, const char *s3);
+size_t fmt_u64(char *buf, uint64_t v);
+size_t fmt_hex(char *buf, uintptr_t v);
+
+/* ------------------------------------------------------------------ init */
+
+extern _Atomic int hak_init_state;   /* 0: not yet, 1: running, 2: done */
+void hak_init_slow(void);
+static inline void hak_init(void) {
+  if (UNLIKELY(atomic_load_explicit(&hak_init_state, memory_order_acquire) != 2)) hak_init_slow();
+}
+
+/* ---------------------------------------------------- the malloc entry points */
+
+void *hak_alloc_big(size_t size);                          /* size > SMALL_MAX */
+void  hak_free_slow(void *p, region_hdr_t *r, const char *func);
+
+/* The fast paths, inlined into both hak_malloc/hak_free and malloc/free. */
+static inline void *hak_alloc_inline(size_t size) {
+  if (UNLIKELY(size > SMALL_MAX)) return hak_alloc_big(size);
+  unsigned cls = size_class(size);
+  heap_t *h = hak_tls_heap;
+  tcache_t *c = &h->cache[cls];
+  void *p = c->head;
+  if (UNLIKELY(p == NULL)) return tiny_alloc_slow(h, cls);
+  c->head = *(void **)p;
+  c->count--;
+  return p;
+}
+
+static inline void hak_free_inline(void *p, const char *func) {
+  region_hdr_t *r = registry_lookup(p);
+  if (UNLIKELY(r == NULL || r->kind != REGION_SUPERSLAB)) { hak_free_slow(p, r, func); return; }
+  slab_meta_t *m = slab_of((superslab_t *)r, p);
+  if (UNLIKELY(!slab_block_valid(m, p))) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
+  heap_t *h = hak_tls_heap;
+  tcache_t *c = &h->cache[m->cls];
+  if (UNLIKELY(c->count >= c->cap || p == c->head)) { tiny_free_slow(h, m, p); return; }
+  *(void **)p = c->head;
+  c->head = p;
+  c->count++;
+}
+
+#endif

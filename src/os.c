@@ -1,0 +1,72 @@
+/* Everything that talks to the kernel or to libc's process machinery:
+ * mappings, the thread-exit hook, fork handlers, auxv, raw writes. */
+#include "internal.h"
+
+#include <errno.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static size_t page_size;
+static pthread_key_t thread_key;
+
+size_t os_page_size(void) {
+  if (UNLIKELY(page_size == 0)) {
+    size_t ps = (size_t)getauxval(AT_PAGESZ);   /* no allocation, unlike some sysconf paths */
+    page_size = ps ? ps : 4096;
+  }
+  return page_size;
+}
+
+/* Maps size bytes (a multiple of the page size) at an address aligned to
+ * alignment (a power of two >= the page size): over-map, then trim head and
+ * tail.  On failure returns NULL with errno ENOMEM. */
+void *os_map_aligned(size_t size, size_t alignment) {
+  size_t total = size + alignment - os_page_size();
+  if (total < size) { errno = ENOMEM; return NULL; }
+  uint8_t *raw = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (raw == MAP_FAILED) { errno = ENOMEM; return NULL; }
+  uint8_t *p = (uint8_t *)align_up((uintptr_t)raw, alignment);
+  size_t head = (size_t)(p - raw);
+  size_t tail = total - head - size;
+  if (head) munmap(raw, head);
+  if (tail) munmap(p + size, tail);
+  return p;
+}
+
+void os_unmap(void *p, size_t size) {
+  int saved = errno;   /* free() must not change errno */
+  munmap(p, size);
+  errno = saved;
+}
+
+bool os_secure_mode(void) { return getauxval(AT_SECURE) != 0; }
+int os_getpid(void) { return (int)getpid(); }
+char **os_environ(void) { return environ; }
+
+void os_write(int fd, const char *s, size_t n) {
+  int saved = errno;
+  while (n > 0) {
+    ssize_t w = write(fd, s, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    s += w;
+    n -= (size_t)w;
+  }
+  errno = saved;
+}
+
+/* A pthread key whose destructor runs when a thread that set it exits.
+ * Created at the first initialisation, so it gets a low key index and
+ * glibc keeps its value in the thread descriptor without allocating. */
+bool os_thread_hook_init(void (*on_exit)(void *)) {
+  return pthread_key_create(&thread_key, on_exit) == 0;
+}
+
+void os_thread_hook_set(void *value) { pthread_setspecific(thread_key, value); }
+
+void os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) {
+  pthread_atfork(prepare, parent, child);
+}
