@@ -47,7 +47,7 @@ $(BUILD)/hakmem.pc: tools/hakmem.pc.in
 
 # ---- test and benchmark programs
 TEST_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -pthread -Iinclude
-TESTS_API = test_api test_classes test_stress test_misuse
+TESTS_API = test_api test_internal test_stress test_misuse
 TESTS_PRELOAD = test_preload test_fork test_startup test_oom
 PROGRAMS = $(TESTS_API:%=$(BUILD)/tests/%) $(TESTS_PRELOAD:%=$(BUILD)/tests/%) \
   $(BUILD)/tests/test_cxx $(BUILD)/tests/libtlsdyn.so $(BUILD)/tests/test_static \
@@ -74,7 +74,7 @@ $(BUILD)/tests/test_cxx: tests/test_cxx.cpp
 # Linked in statically: malloc of the program and of libc come from hakmem.
 $(BUILD)/tests/test_static: tests/test_preload.c tests/check.h $(BUILD)/libhakmem.a
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $< -o $@ $(BUILD)/libhakmem.a -ldl
+	$(CC) $(TEST_CFLAGS) -DHAKMEM_STATIC_TEST $< -o $@ $(BUILD)/libhakmem.a -ldl
 
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)

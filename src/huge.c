@@ -9,6 +9,7 @@
 
 void *huge_alloc(size_t size, size_t alignment) {
   size_t offset = alignment > HUGE_HEADER ? alignment : HUGE_HEADER;
+  if (size == 0) size = MIN_ALIGN;   /* the block must lie inside the mapping */
   if (size > HAK_MAX_REQUEST || offset > HAK_MAX_REQUEST - size) { errno = ENOMEM; return NULL; }
   size_t map_size = align_up(offset + size, os_page_size());
   size_t region_align = alignment > SS_SIZE ? alignment : SS_SIZE;

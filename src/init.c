@@ -12,6 +12,7 @@
 #include <sched.h>
 
 _Atomic int hak_init_state;
+static int stats_fd = -1;
 
 static void fork_prepare(void) { heap_fork_prepare(); }
 static void fork_parent(void) { heap_fork_parent(); }
@@ -29,6 +30,9 @@ void hak_init_slow(void) {
   atomic_store_explicit(&hak_init_state, 2, memory_order_release);
   os_atfork(fork_prepare, fork_parent, fork_child);
   if (hak_options[OPT_VERBOSE]) options_print(2);
+  /* Programs often close stderr in an atexit handler (coreutils do), before
+   * the statistics are printed: keep a copy of it. */
+  if (hak_options[OPT_STATS]) stats_fd = os_dup_fd(2);
 }
 
 /* Runs after the program's own destructors (a preloaded library is
@@ -36,5 +40,5 @@ void hak_init_slow(void) {
  * calls keep working. */
 __attribute__((destructor)) static void hak_exit(void) {
   if (atomic_load_explicit(&hak_init_state, memory_order_acquire) == 2 && hak_options[OPT_STATS])
-    hak_stats_print(2);
+    hak_stats_print(stats_fd >= 0 ? stats_fd : 2);
 }

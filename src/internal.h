@@ -202,6 +202,7 @@ bool   os_secure_mode(void);
 int    os_getpid(void);
 char **os_environ(void);
 void   os_write(int fd, const char *s, size_t n);
+int    os_dup_fd(int fd);
 bool   os_thread_hook_init(void (*on_exit)(void *));
 void   os_thread_hook_set(void *value);
 void   os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -45,6 +46,14 @@ void os_unmap(void *p, size_t size) {
 bool os_secure_mode(void) { return getauxval(AT_SECURE) != 0; }
 int os_getpid(void) { return (int)getpid(); }
 char **os_environ(void) { return environ; }
+
+/* A private copy of a descriptor (close-on-exec), or -1. */
+int os_dup_fd(int fd) {
+  int saved = errno;
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  errno = saved;
+  return copy;
+}
 
 void os_write(int fd, const char *s, size_t n) {
   int saved = errno;

@@ -1,0 +1,246 @@
+/* The malloc family's semantics, driven through the hak_ API. */
+#include "check.h"
+#include "hakmem.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+static void fill(unsigned char *p, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++) p[i] = (unsigned char)(seed + i * 7);
+}
+static int verify(const unsigned char *p, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++) if (p[i] != (unsigned char)(seed + i * 7)) return 0;
+  return 1;
+}
+
+static const size_t sizes[] = { 0, 1, 7, 8, 15, 16, 17, 31, 100, 255, 256, 257, 500, 1000, 1024, 1025,
+  2000, 4096, 5000, 16384, 32767, 32768, 32769, 65536, 100000, 1 << 20, (3 << 20) + 5, 9 << 20 };
+#define NSIZES (sizeof sizes / sizeof sizes[0])
+
+static void test_alignment_and_usable(void) {
+  void *ps[NSIZES];
+  for (size_t i = 0; i < NSIZES; i++) {
+    size_t n = sizes[i];
+    ps[i] = hak_malloc(n);
+    CHECK(ps[i] != NULL);
+    CHECK(((uintptr_t)ps[i] & (n >= 16 || n == 0 ? 15 : 7)) == 0);
+    size_t u = hak_malloc_usable_size(ps[i]);
+    CHECK(u >= n);
+    memset(ps[i], 0x5a, u);   /* the whole usable size is writable */
+    CHECK(hak_owns(ps[i]));
+  }
+  for (size_t i = 0; i < NSIZES; i++) hak_free(ps[i]);
+  CHECK(hak_malloc_usable_size(NULL) == 0);
+  /* Every block, in every class, 16-byte aligned. */
+  for (size_t n = 16; n <= 40000; n += 16) {
+    void *p = hak_malloc(n);
+    CHECK(p != NULL && ((uintptr_t)p & 15) == 0);
+    hak_free(p);
+  }
+}
+
+static void test_malloc_zero(void) {
+  void *a = hak_malloc(0), *b = hak_malloc(0);
+  CHECK(a != NULL && b != NULL && a != b);
+  hak_free(a);
+  hak_free(b);
+}
+
+static void test_enomem(void) {
+  const size_t bad[] = { SIZE_MAX, SIZE_MAX - 4096, (size_t)PTRDIFF_MAX + 1, SIZE_MAX / 2 };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    errno = 0;
+    CHECK(hak_malloc(bad[i]) == NULL && errno == ENOMEM);
+    errno = 0;
+    CHECK(hak_aligned_alloc(64, bad[i]) == NULL && errno == ENOMEM);
+    errno = 0;
+    CHECK(hak_memalign(4096, bad[i]) == NULL && errno == ENOMEM);
+    errno = 0;
+    CHECK(hak_pvalloc(bad[i]) == NULL && errno == ENOMEM);
+    void *p = (void *)1;
+    CHECK(hak_posix_memalign(&p, 64, bad[i]) == ENOMEM && p == (void *)1);
+  }
+  errno = 0;
+  CHECK(hak_calloc(SIZE_MAX / 2, 3) == NULL && errno == ENOMEM);
+  errno = 0;
+  CHECK(hak_calloc((size_t)1 << 33, (size_t)1 << 33) == NULL && errno == ENOMEM);
+  unsigned char *p = hak_malloc(100);
+  fill(p, 100, 3);
+  errno = 0;
+  CHECK(hak_reallocarray(p, SIZE_MAX / 4, 8) == NULL && errno == ENOMEM);
+  errno = 0;
+  CHECK(hak_realloc(p, SIZE_MAX - 10) == NULL && errno == ENOMEM);
+  CHECK(verify(p, 100, 3));   /* a failed realloc leaves the block intact */
+  hak_free(p);
+  p = hak_malloc(3 << 20);
+  fill(p, 3 << 20, 9);
+  errno = 0;
+  CHECK(hak_realloc(p, SIZE_MAX / 2) == NULL && errno == ENOMEM);
+  CHECK(verify(p, 3 << 20, 9));
+  hak_free(p);
+}
+
+static void test_errno(void) {
+  for (size_t i = 0; i < NSIZES; i++) {
+    errno = 4242;
+    void *p = hak_malloc(sizes[i]);
+    CHECK(p != NULL && errno == 4242);   /* success leaves errno alone */
+    hak_free(p);
+    CHECK(errno == 4242);                /* free never changes errno */
+    void *q = hak_calloc(1, sizes[i]);
+    q = hak_realloc(q, sizes[i] * 2 + 1);
+    CHECK(q != NULL && errno == 4242);
+    hak_free(q);
+    CHECK(errno == 4242);
+  }
+  errno = 77;
+  hak_free(NULL);
+  CHECK(errno == 77);
+  void *r = hak_malloc(10);
+  errno = 77;
+  CHECK(hak_realloc(r, 0) == NULL && errno == 77);
+}
+
+static void test_calloc_zero(void) {
+  for (int round = 0; round < 3; round++) {
+    void *ps[NSIZES];
+    for (size_t i = 0; i < NSIZES; i++) {
+      ps[i] = hak_malloc(sizes[i]);
+      memset(ps[i], 0xab, hak_malloc_usable_size(ps[i]));
+    }
+    for (size_t i = 0; i < NSIZES; i++) hak_free(ps[i]);
+    for (size_t i = 0; i < NSIZES; i++) {
+      unsigned char *c = hak_calloc(1, sizes[i]);
+      CHECK(c != NULL);
+      size_t bad = 0;
+      for (size_t j = 0; j < sizes[i]; j++) bad += c[j] != 0;
+      CHECK(bad == 0);
+      ps[i] = c;
+    }
+    for (size_t i = 0; i < NSIZES; i++) hak_free(ps[i]);
+  }
+  /* calloc of many blocks of one class, all recycled */
+  void *blocks[500];
+  for (int i = 0; i < 500; i++) { blocks[i] = hak_malloc(48); memset(blocks[i], 0xff, 48); }
+  for (int i = 0; i < 500; i++) hak_free(blocks[i]);
+  size_t bad = 0;
+  for (int i = 0; i < 500; i++) {
+    unsigned char *c = hak_calloc(6, 8);
+    for (int j = 0; j < 48; j++) bad += c[j] != 0;
+    blocks[i] = c;
+  }
+  CHECK(bad == 0);
+  for (int i = 0; i < 500; i++) hak_free(blocks[i]);
+}
+
+static void test_realloc_tiers(void) {
+  const size_t steps[] = { 1, 16, 100, 1024, 1500, 8000, 32768, 40000, 700000, 3 << 20, 10 << 20,
+                           5 << 20, 50000, 20000, 1000, 100, 8, 200, 5 << 20, 16 };
+  size_t cur = 0;
+  unsigned char *p = NULL;
+  for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+    size_t n = steps[i];
+    unsigned char *q = hak_realloc(p, n);
+    CHECK(q != NULL);
+    size_t keep = cur < n ? cur : n;
+    CHECK(verify(q, keep, 11));
+    fill(q, n, 11);
+    p = q;
+    cur = n;
+  }
+  hak_free(p);
+}
+
+static void test_aligned(void) {
+  const size_t bad[] = { 0, 1, 2, 3, 4, 12, 24, 48, 100, 4095 };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    void *p = (void *)1;
+    CHECK(hak_posix_memalign(&p, bad[i], 16) == EINVAL && p == (void *)1);
+  }
+  errno = 0;
+  CHECK(hak_aligned_alloc(24, 100) == NULL && errno == EINVAL);
+  for (size_t a = 1; a <= ((size_t)8 << 20); a <<= 1) {
+    const size_t ns[] = { 0, 1, 24, a / 2 + 1, a, a + 1, 3 * a, 70000 };
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+      size_t n = ns[k];
+      void *p = NULL;
+      if (a >= sizeof(void *)) {
+        CHECK(hak_posix_memalign(&p, a, n) == 0);
+        CHECK(p != NULL && (uintptr_t)p % a == 0 && hak_malloc_usable_size(p) >= n);
+        fill(p, n, 5);
+        p = hak_realloc(p, n + 5000);   /* aligned blocks realloc like any other */
+        CHECK(p != NULL && verify(p, n, 5));
+        hak_free(p);
+      }
+      p = hak_aligned_alloc(a, n);
+      CHECK(p != NULL && (uintptr_t)p % a == 0 && hak_malloc_usable_size(p) >= n);
+      memset(p, 1, n);
+      hak_free(p);
+      p = hak_memalign(a, n);
+      CHECK(p != NULL && (uintptr_t)p % a == 0 && hak_malloc_usable_size(p) >= n);
+      hak_free(p);
+    }
+  }
+  void *m = hak_memalign(24, 100);   /* rounded up to 32, like glibc */
+  CHECK(m != NULL && (uintptr_t)m % 32 == 0);
+  hak_free(m);
+  size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+  void *v = hak_valloc(100);
+  CHECK(v != NULL && (uintptr_t)v % ps == 0);
+  hak_free(v);
+  void *pv = hak_pvalloc(ps + 1);
+  CHECK(pv != NULL && (uintptr_t)pv % ps == 0 && hak_malloc_usable_size(pv) >= 2 * ps);
+  memset(pv, 3, 2 * ps);
+  hak_free(pv);
+  pv = hak_pvalloc(0);
+  CHECK(pv != NULL && (uintptr_t)pv % ps == 0 && hak_malloc_usable_size(pv) >= ps);
+  hak_free(pv);
+}
+
+static void test_info(void) {
+  void *small[1000];
+  for (int i = 0; i < 1000; i++) small[i] = hak_malloc(1000);
+  void *huge = hak_malloc(5 << 20);
+  struct mallinfo2 mi = hak_mallinfo2();
+  CHECK(mi.uordblks >= 1000 * 1000);
+  CHECK(mi.arena >= mi.uordblks);
+  CHECK(mi.hblks >= 1 && mi.hblkhd >= (5u << 20));
+  struct mallinfo old = hak_mallinfo();
+  CHECK(old.hblks >= 1 && old.uordblks > 0);
+  hak_free(huge);
+  for (int i = 0; i < 1000; i++) hak_free(small[i]);
+  CHECK(hak_mallopt(M_MMAP_THRESHOLD, 1 << 20) == 1);
+  CHECK(hak_mallopt(12345, 1) == 0);
+  errno = 9;
+  int t = hak_malloc_trim(0);
+  CHECK((t == 0 || t == 1) && errno == 9);
+  CHECK(hak_mallinfo2().uordblks < mi.uordblks);
+}
+
+static void test_owns(void) {
+  int local;
+  CHECK(!hak_owns(&local));
+  CHECK(!hak_owns(NULL));
+  char *p = hak_malloc(64);
+  CHECK(hak_owns(p) && !hak_owns(p + 16) && !hak_owns(p + 1));
+  hak_free(p);
+  char *h = hak_malloc(4 << 20);
+  CHECK(hak_owns(h) && !hak_owns(h + 4096));
+  hak_free(h);
+  CHECK(!hak_owns(h));
+}
+
+int main(void) {
+  test_alignment_and_usable();
+  test_malloc_zero();
+  test_enomem();
+  test_errno();
+  test_calloc_zero();
+  test_realloc_tiers();
+  test_aligned();
+  test_info();
+  test_owns();
+  CHECK_DONE();
+}

@@ -1,0 +1,114 @@
+/* fork from a multi-threaded process (run with libhakmem preloaded):
+ * workers allocate and free while the main thread forks 200 times; each
+ * child allocates, frees, starts a thread and exits cleanly, and can reuse
+ * the blocks that a parent thread (which does not exist in the child) had
+ * cached.  A watchdog turns a deadlock into a failure. */
+#include "check.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define FORKS 200
+#define PARKED 10
+#define PARKED_SIZE 3000   /* a size class nothing else in this test uses */
+
+static atomic_int stop;
+static void *parked[PARKED];
+static pthread_mutex_t park_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t park_cond = PTHREAD_COND_INITIALIZER;
+static int parked_ready;
+
+static void *worker(void *arg) {
+  uint64_t s = (uintptr_t)arg * 2654435761u + 1;
+  void *slots[64] = { 0 };
+  for (unsigned long n = 1; !atomic_load(&stop); n++) {
+    if (n % 256 == 0) usleep(50);   /* leave the forking thread some of the 2 cores */
+    s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+    int i = (int)(s % 64);
+    free(slots[i]);
+    size_t n = (size_t)(s >> 8) % 2048 + 1;
+    slots[i] = malloc(n);
+    memset(slots[i], (int)n, n < 64 ? n : 64);
+  }
+  for (int i = 0; i < 64; i++) free(slots[i]);
+  return NULL;
+}
+
+/* Allocates and frees PARKED blocks (they stay in its thread cache), then
+ * waits, alive, until the end of the test. */
+static void *parker(void *arg) {
+  (void)arg;
+  for (int i = 0; i < PARKED; i++) parked[i] = malloc(PARKED_SIZE);
+  for (int i = 0; i < PARKED; i++) free(parked[i]);
+  pthread_mutex_lock(&park_lock);
+  parked_ready = 1;
+  pthread_cond_broadcast(&park_cond);
+  while (!atomic_load(&stop)) pthread_cond_wait(&park_cond, &park_lock);
+  pthread_mutex_unlock(&park_lock);
+  return NULL;
+}
+
+static void *child_thread(void *arg) {
+  char *p = malloc(100);
+  strcpy(p, arg);
+  return p;
+}
+
+static int child_main(void) {
+  alarm(20);
+  /* the parker's cached blocks were given back at fork: they are reused */
+  void *mine[PARKED];
+  int reused = 0;
+  for (int i = 0; i < PARKED; i++) {
+    mine[i] = malloc(PARKED_SIZE);
+    for (int j = 0; j < PARKED; j++) reused += mine[i] == parked[j];
+  }
+  for (int i = 0; i < PARKED; i++) free(mine[i]);
+  if (reused == 0) return 3;
+  void *blocks[300];
+  for (int i = 0; i < 300; i++) { blocks[i] = malloc((size_t)i * 7 + 1); memset(blocks[i], 7, (size_t)i * 7 + 1); }
+  for (int i = 0; i < 300; i++) free(blocks[i]);
+  pthread_t t;
+  if (pthread_create(&t, NULL, child_thread, "child") != 0) return 4;
+  char *r;
+  pthread_join(t, (void **)&r);
+  int ok = strcmp(r, "child") == 0;
+  free(r);
+  return ok ? 0 : 5;
+}
+
+int main(void) {
+  alarm(300);   /* watchdog: a deadlock fails the test instead of hanging it */
+  pthread_t park, w[3];
+  pthread_create(&park, NULL, parker, NULL);
+  pthread_mutex_lock(&park_lock);
+  while (!parked_ready) pthread_cond_wait(&park_cond, &park_lock);
+  pthread_mutex_unlock(&park_lock);
+  for (int i = 0; i < 3; i++) pthread_create(&w[i], NULL, worker, (void *)(uintptr_t)(i + 1));
+  int failed = 0, hung = 0, first_bad = -1;
+  for (int k = 0; k < FORKS; k++) {
+    pid_t pid = fork();
+    if (pid == 0) exit(child_main());
+    int status;
+    waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) hung++;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      failed++;
+      if (first_bad < 0) first_bad = status;
+    }
+  }
+  atomic_store(&stop, 1);
+  pthread_mutex_lock(&park_lock);
+  pthread_cond_broadcast(&park_cond);
+  pthread_mutex_unlock(&park_lock);
+  for (int i = 0; i < 3; i++) pthread_join(w[i], NULL);
+  pthread_join(park, NULL);
+  if (failed) fprintf(stderr, "%d of %d children failed (%d hung), first status %d\n", failed, FORKS, hung, first_bad);
+  CHECK(failed == 0);
+  CHECK_DONE();
+}
