@@ -51,7 +51,7 @@ TESTS_API = test_api test_internal test_stress test_misuse
 TESTS_PRELOAD = test_preload test_fork test_startup test_oom
 PROGRAMS = $(TESTS_API:%=$(BUILD)/tests/%) $(TESTS_PRELOAD:%=$(BUILD)/tests/%) \
   $(BUILD)/tests/test_cxx $(BUILD)/tests/libtlsdyn.so $(BUILD)/tests/test_static \
-  $(BUILD)/bench/bench_random_mixed
+  $(BUILD)/bench/bench_random_mixed $(BUILD)/bench/runstat
 programs: $(PROGRAMS)
 
 $(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/libhakmem-api.a

@@ -35,6 +35,9 @@ void hak_init_slow(void) {
   if (hak_options[OPT_STATS]) stats_fd = os_dup_fd(2);
 }
 
+/* Programs that never allocate still get their options checked. */
+__attribute__((constructor)) static void hak_start(void) { hak_init(); }
+
 /* Runs after the program's own destructors (a preloaded library is
  * finalised last); it only reports: nothing is torn down, so that later
  * calls keep working. */

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# make bench: every benchmark under hakmem, glibc and each peer allocator
+# installed (mimalloc, jemalloc, tcmalloc from Debian's packages),
+# interleaved run by run, RUNS runs each (default 5); prints medians and
+# ratios, and writes every run to BUILD/bench/results.csv.
+# usage: bench/run.sh BUILD_DIR
+set -u
+cd "$(dirname "$0")/.."
+B=$(cd "${1:-build}" && pwd)
+RUNS=${RUNS:-5}
+LIBDIR=/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
+out=$B/bench
+csv=$out/results.csv
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# name:library (glibc has none)
+allocators=("hakmem:$B/libhakmem.so" "glibc:")
+missing=()
+for peer in "mimalloc:libmimalloc.so.2:libmimalloc2.0" "jemalloc:libjemalloc.so.2:libjemalloc2" "tcmalloc:libtcmalloc_minimal.so.4:libtcmalloc-minimal4"; do
+  IFS=: read -r name file pkg <<<"$peer"
+  if [ -e "$LIBDIR/$file" ]; then allocators+=("$name:$LIBDIR/$file"); else missing+=("$pkg"); fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "peers not installed (skipped): ${missing[*]}"
+  echo "  add them with: sudo apt-get install ${missing[*]}"
+fi
+
+# The suite: name and command line.
+benches=(
+  "random_mixed_16_1024|$out/bench_random_mixed 10000000 256 42"
+  "random_mixed_ws100k|$out/bench_random_mixed 3000000 100000 42"
+  "random_mixed_8_64|$out/bench_random_mixed 10000000 256 42 8 64"
+  "random_mixed_16_32k|$out/bench_random_mixed 3000000 2000 42 16 32768"
+)
+
+echo "bench,allocator,run,metric,wall_s,cpu_s,maxrss_kb" >"$csv"
+for run in $(seq 1 "$RUNS"); do
+  for b in "${benches[@]}"; do
+    name=${b%%|*}
+    cmd=${b#*|}
+    for a in "${allocators[@]}"; do
+      aname=${a%%:*}
+      lib=${a#*:}
+      rm -f "$tmp/stat"
+      if [ -n "$lib" ]; then
+        env HAKMEM_STATS=1 LD_PRELOAD="$lib" "$out/runstat" "$tmp/stat" $cmd >"$tmp/out" 2>"$tmp/err"
+      else
+        "$out/runstat" "$tmp/stat" $cmd >"$tmp/out" 2>"$tmp/err"
+      fi
+      rc=$?
+      # Prove which allocator ran: the benchmark names the library mapped
+      # into it, and hakmem prints its statistics lines.
+      seen=$(sed -n 's/.*(allocator: \(.*\))$/\1/p' "$tmp/out")
+      if [ $rc -ne 0 ] || [ "$seen" != "$aname" ]; then
+        echo "error: $name under $aname: exit $rc, allocator seen: '${seen}'" >&2
+        cat "$tmp/err" >&2
+        exit 1
+      fi
+      if [ "$aname" = hakmem ] && ! grep -q '^hakmem: superslabs' "$tmp/err"; then
+        echo "error: $name under hakmem printed no statistics" >&2
+        exit 1
+      fi
+      metric=$(sed -n 's/^[a-z_]*: \([0-9.]*\) M ops\/s.*/\1/p' "$tmp/out")
+      read -r wall cpu rss _ <"$tmp/stat"
+      echo "$name,$aname,$run,$metric,$wall,$cpu,$rss" >>"$csv"
+    done
+  done
+  echo "run $run of $RUNS done"
+done
+
+# Medians per benchmark and allocator, with ratios to glibc and mimalloc.
+awk -F, 'NR > 1 { k = $1 "," $2; m[k] = m[k] " " $4; r[k] = r[k] " " $7; if (!($1 in seenb)) { seenb[$1] = 1; bo[++nb] = $1 }
+               if (!($2 in seena)) { seena[$2] = 1; ao[++na] = $2 } }
+  function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+                                         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  END {
+    printf "\n%-22s %-10s %12s %10s %10s %12s\n", "benchmark", "allocator", "M ops/s", "vs glibc", "vs mimalloc", "peak RSS MB"
+    for (i = 1; i <= nb; i++) {
+      b = bo[i]; g = median(m[b ",glibc"]); mi = (b ",mimalloc") in m ? median(m[b ",mimalloc"]) : 0
+      for (j = 1; j <= na; j++) { k = b "," ao[j]; v = median(m[k])
+        printf "%-22s %-10s %12.2f %10.2f %10s %12.1f\n", b, ao[j], v, v / g, mi ? sprintf("%.2f", v / mi) : "-", median(r[k]) / 1024 }
+      g_h[b] = median(m[b ",hakmem"]) / g; if (mi) m_h[b] = median(m[b ",hakmem"]) / mi
+    }
+    lg = 0; lm = 0; nm = 0
+    for (b in g_h) lg += log(g_h[b]); for (b in m_h) { lm += log(m_h[b]); nm++ }
+    printf "\ngeometric mean of hakmem speed: %.2fx glibc", exp(lg / nb)
+    if (nm) printf ", %.2fx mimalloc", exp(lm / nm)
+    printf " (%d benchmarks, medians of the runs)\n", nb
+  }' "$csv"
+echo "every run: $csv"
