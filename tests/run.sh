@@ -84,7 +84,7 @@ t_options() {
   grep -q '^hakmem: option HAKMEM_STATS=0$' "$tmp/opt.err" &&
   grep -q '^hakmem: option HAKMEM_VERBOSE=1$' "$tmp/opt.err" || return 1
   # the README's table lists exactly the options of the code
-  diff <(grep -o '"HAKMEM_[A-Z_]*"' src/options.c | tr -d '"' | sort) \
+  diff <(grep -o '{ "HAKMEM_[A-Z_]*"' src/options.c | grep -o 'HAKMEM_[A-Z_]*' | sort) \
        <(grep -o '^| `HAKMEM_[A-Z_]*`' README.md | grep -o 'HAKMEM_[A-Z_]*' | sort)
 }
 
