@@ -50,8 +50,8 @@ TEST_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -pthread -Iinclude
 TESTS_API = test_api test_internal test_stress test_misuse
 TESTS_PRELOAD = test_preload test_fork test_startup test_oom
 PROGRAMS = $(TESTS_API:%=$(BUILD)/tests/%) $(TESTS_PRELOAD:%=$(BUILD)/tests/%) \
-  $(BUILD)/tests/test_cxx $(BUILD)/tests/libtlsdyn.so $(BUILD)/tests/test_static \
-  $(BUILD)/bench/bench_random_mixed $(BUILD)/bench/runstat
+  $(BUILD)/tests/test_cxx $(BUILD)/tests/libtlsdyn.so $(BUILD)/tests/libexitlate.so $(BUILD)/tests/test_static \
+  $(BUILD)/bench/bench_random_mixed $(BUILD)/bench/runstat $(BUILD)/bench/fastpath
 programs: $(PROGRAMS)
 
 $(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/libhakmem-api.a
@@ -66,6 +66,10 @@ $(BUILD)/tests/test_preload $(BUILD)/tests/test_fork $(BUILD)/tests/test_startup
 $(BUILD)/tests/libtlsdyn.so: tests/tlsdyn.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -fPIC -shared -ftls-model=global-dynamic $< -o $@
+
+$(BUILD)/tests/libexitlate.so: tests/exitlate.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -fPIC -shared $< -o $@
 
 $(BUILD)/tests/test_cxx: tests/test_cxx.cpp
 	@mkdir -p $(dir $@)

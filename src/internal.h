@@ -75,7 +75,7 @@ typedef struct slab_meta {
   uint8_t            cls;
   uint8_t            in_partial;  /* on its class's list of slabs with free blocks */
   struct slab_meta  *next, *prev; /* class partial list */
-} slab_meta_t;
+} __attribute__((aligned(64))) slab_meta_t;   /* a power of two: indexed by a shift */
 
 typedef struct superslab {
   region_hdr_t       hdr;
@@ -102,11 +102,13 @@ typedef struct huge_hdr {
 typedef _Atomic(region_hdr_t *) reg_entry_t;
 extern _Atomic(reg_entry_t *) hak_reg_top[1u << REG_TOP_BITS];
 
-/* The region that contains p, or NULL; never reads memory that may be unmapped. */
+/* The region that contains p, or NULL; never reads memory that may be
+ * unmapped.  Bits above 48 are masked off rather than tested: no pointer
+ * hakmem handed out has them, and an alias of a region's chunk still fails
+ * the callers' block checks (p lies outside every block of the region). */
 static inline region_hdr_t *registry_lookup(const void *p) {
   uintptr_t idx = (uintptr_t)p >> SS_SHIFT;
-  uintptr_t top = idx >> REG_LEAF_BITS;
-  if (UNLIKELY(top >= (1u << REG_TOP_BITS))) return NULL;
+  uintptr_t top = (idx >> REG_LEAF_BITS) & ((1u << REG_TOP_BITS) - 1);
   reg_entry_t *leaf = atomic_load_explicit(&hak_reg_top[top], memory_order_acquire);
   if (UNLIKELY(leaf == NULL)) return NULL;
   return atomic_load_explicit(&leaf[idx & ((1u << REG_LEAF_BITS) - 1)], memory_order_acquire);

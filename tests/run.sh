@@ -88,6 +88,13 @@ t_options() {
        <(grep -o '^| `HAKMEM_[A-Z_]*`' README.md | grep -o 'HAKMEM_[A-Z_]*' | sort)
 }
 
+# A library finalised after hakmem's destructor still allocates and frees.
+t_after_destructors() {
+  HAKMEM_STATS=1 LD_PRELOAD="$LIB $T/libexitlate.so" "$T/test_startup" 2>"$tmp/late.err" || { cat "$tmp/late.err"; return 1; }
+  cat "$tmp/late.err"
+  [ "$(grep -E '^(hakmem: huge|exitlate:)' "$tmp/late.err" | tr '\n' '|')" = "$(grep '^hakmem: huge' "$tmp/late.err")|exitlate: ok|" ]
+}
+
 t_launcher() { "$B/hakmem" "$T/test_preload"; }
 
 t_install() {
@@ -135,6 +142,7 @@ run preload_entry_points env LD_PRELOAD="$LIB" "$T/test_preload"
 run static_link "$T/test_static"
 run fork_multithreaded env LD_PRELOAD="$LIB" "$T/test_fork"
 run startup_and_exit env LD_PRELOAD="$LIB" "$T/test_startup"
+run after_hakmem_destructors t_after_destructors
 run out_of_memory t_oom
 run cxx_operators env LD_PRELOAD="$LIB" "$T/test_cxx"
 run options t_options
