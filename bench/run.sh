@@ -57,7 +57,7 @@ for run in $(seq 1 "$RUNS"); do
         cat "$tmp/err" >&2
         exit 1
       fi
-      if [ "$aname" = hakmem ] && ! grep -q '^hakmem: superslabs' "$tmp/err"; then
+      if [ "$aname" = hakmem ] && ! grep -q '^hakmem: superslabs_peak ' "$tmp/err"; then
         echo "error: $name under hakmem printed no statistics" >&2
         exit 1
       fi

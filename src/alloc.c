@@ -21,24 +21,25 @@ void *hak_alloc_big(size_t size) {
   return huge_alloc(size, MIN_ALIGN);
 }
 
-void hak_free_slow(void *p, region_hdr_t *r, const char *func) {
+void hak_free_slow(void *p, uintptr_t entry, const char *func) {
   if (p == NULL) return;
-  if (r == NULL) hak_fatal_pointer(func, "invalid pointer (not allocated by hakmem, or already freed)", p);
-  if (r->kind != REGION_HUGE || r->magic != REGION_MAGIC) hak_fatal_pointer(func, "corrupted heap metadata at", r);
-  huge_free((huge_hdr_t *)r, p, func);
+  huge_hdr_t *h = registry_huge(entry);
+  if (h == NULL) hak_fatal_pointer(func, "invalid pointer (not allocated by hakmem, or already freed)", p);
+  if (h->hdr.kind != REGION_HUGE || h->hdr.magic != REGION_MAGIC) hak_fatal_pointer(func, "corrupted heap metadata at", h);
+  huge_free(h, p, func);
 }
 
 /* Usable size of a live block; aborts with a message naming func if p is
  * not one. */
 static size_t block_size_checked(const void *p, const char *func) {
-  region_hdr_t *r = registry_lookup(p);
-  if (r == NULL) hak_fatal_pointer(func, "invalid pointer (not allocated by hakmem, or already freed)", p);
-  if (r->kind == REGION_SUPERSLAB) {
-    slab_meta_t *m = slab_of((superslab_t *)r, p);
+  uintptr_t e = registry_lookup(p);
+  if (e == 0) hak_fatal_pointer(func, "invalid pointer (not allocated by hakmem, or already freed)", p);
+  huge_hdr_t *h = registry_huge(e);
+  if (h == NULL) {
+    slab_meta_t *m = slab_of((superslab_t *)e, p);
     if (!slab_block_valid(m, p)) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
-    return m->block_size;
+    return hak_class_size[m->cls];
   }
-  huge_hdr_t *h = (huge_hdr_t *)r;
   if (p != h->user) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
   return huge_usable_size(h);
 }
@@ -66,6 +67,11 @@ HAK_EXPORT void *hak_realloc(void *p, size_t size) {
   /* Stay in place while the block is big enough and not more than twice
    * too big (a small request would otherwise pin a huge mapping). */
   if (size <= old && (size > old / 2 || old <= MIN_ALIGN)) return p;
+  if (old > SMALL_MAX && size > SMALL_MAX) {
+    /* huge to huge: resize the mapping */
+    void *q = huge_realloc(registry_huge(registry_lookup(p)), size);
+    if (q != NULL) return q;
+  }
   void *q = hak_alloc_inline(size);
   if (q == NULL) return NULL;   /* errno is ENOMEM; p is untouched */
   memcpy(q, p, size < old ? size : old);
@@ -135,23 +141,25 @@ HAK_EXPORT size_t hak_malloc_usable_size(const void *p) {
 }
 
 HAK_EXPORT int hak_owns(const void *p) {
-  region_hdr_t *r = registry_lookup(p);
-  if (r == NULL) return 0;
-  if (r->kind == REGION_SUPERSLAB) return slab_block_valid(slab_of((superslab_t *)r, p), p);
-  return p == ((huge_hdr_t *)r)->user;
+  uintptr_t e = registry_lookup(p);
+  if (e == 0) return 0;
+  huge_hdr_t *h = registry_huge(e);
+  if (h == NULL) return slab_block_valid(slab_of((superslab_t *)e, p), p);
+  return p == h->user;
 }
 
 HAK_EXPORT struct mallinfo2 hak_mallinfo2(void) {
   struct mallinfo2 mi;
   memset(&mi, 0, sizeof mi);
   size_t slabs_bytes = atomic_load_explicit(&hak_stats.superslabs, memory_order_relaxed) * SS_SIZE;
-  size_t in_use = tiny_bytes_in_use();
+  size_t in_use = 0;   /* bytes of slabs serving a class */
+  for (unsigned i = 0; i < NUM_CLASSES; i++) in_use += pool_slabs_in_use(i) * SLAB_SIZE;
   mi.arena = slabs_bytes;
   mi.ordblks = atomic_load_explicit(&hak_stats.superslabs, memory_order_relaxed);
   mi.hblks = atomic_load_explicit(&hak_stats.huge_count, memory_order_relaxed);
   mi.hblkhd = atomic_load_explicit(&hak_stats.huge_bytes, memory_order_relaxed);
   mi.usmblks = atomic_load_explicit(&hak_stats.mapped_peak, memory_order_relaxed);
-  mi.uordblks = in_use < slabs_bytes ? in_use : slabs_bytes;
+  mi.uordblks = in_use;
   mi.fordblks = slabs_bytes - mi.uordblks;
   return mi;
 }
@@ -186,7 +194,7 @@ HAK_EXPORT int hak_malloc_trim(size_t pad) {
   (void)pad;
   if (atomic_load_explicit(&hak_init_state, memory_order_acquire) != 2) return 0;
   int saved = errno;
-  heap_flush_current();
+  heap_trim_current();
   bool released = pool_trim();
   errno = saved;
   return released;

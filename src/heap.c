@@ -1,16 +1,20 @@
-/* Per-thread heaps: the thread caches of the small classes.
+/* Per-thread heaps: the thread caches of the small classes and the slabs
+ * the thread owns.
  *
  * A thread's heap is created on its first allocation that misses the
  * (empty, static) initial heap, registered with the thread-exit hook, and
  * kept on a list of live heaps so that a fork child can take back the
- * blocks cached by the threads that did not survive.  At thread exit its
- * caches go back to the slabs, the heap is recycled for later threads, and
- * the thread continues on the static dead heap, which serves each later
- * call (other libraries' exit-time destructors) from the central lists. */
+ * memory of the threads that did not survive.  At thread exit its caches go
+ * back to the slabs, its slabs are released or orphaned, the heap is
+ * recycled for later threads, and the thread continues on the static dead
+ * heap: its later calls (other libraries' exit-time destructors) are served
+ * by the shared heap. */
 #include "internal.h"
 
-heap_t hak_heap_empty = { .state = HEAP_EMPTY };
-heap_t hak_heap_dead = { .state = HEAP_DEAD };
+#include <string.h>
+
+heap_t hak_heap_empty = { .state = HEAP_EMPTY, .hint_ss = HINT_NONE };
+heap_t hak_heap_dead = { .state = HEAP_DEAD, .hint_ss = HINT_NONE };
 __thread heap_t *hak_tls_heap TLS_IE = &hak_heap_empty;
 
 static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -64,11 +68,9 @@ heap_t *heap_for_thread(void) {
     pthread_mutex_unlock(&heaps_lock);
     return &hak_heap_empty;   /* no memory: this call is served without a cache */
   }
-  for (unsigned i = 0; i < NUM_CLASSES; i++) {
-    h->cache[i].head = NULL;
-    h->cache[i].count = 0;
-    h->cache[i].cap = class_cap(i);
-  }
+  memset(h, 0, sizeof *h);
+  for (unsigned i = 0; i < NUM_CLASSES; i++) h->cache[i].cap = class_cap(i);
+  h->hint_ss = HINT_NONE;
   h->state = HEAP_LIVE;
   h->prev = NULL;
   h->next = live_heaps;
@@ -81,8 +83,23 @@ heap_t *heap_for_thread(void) {
   return h;
 }
 
-static void heap_flush_all(heap_t *h) {
-  for (unsigned i = 0; i < NUM_CLASSES; i++) tiny_cache_flush(&h->cache[i], i, 0);
+/* Adds an exiting heap's counters to the totals of exited threads. */
+static void counters_retire(const heap_t *h) {
+  const size_t *c = (const size_t *)&h->counters;
+  for (size_t i = 0; i < sizeof h->counters / sizeof(size_t); i++)
+    atomic_fetch_add_explicit(&hak_stats.retired[i], c[i], memory_order_relaxed);
+}
+
+void heap_counters_sum(heap_counters_t *out) {
+  size_t *o = (size_t *)out;
+  size_t n = sizeof *out / sizeof(size_t);
+  for (size_t i = 0; i < n; i++) o[i] = atomic_load_explicit(&hak_stats.retired[i], memory_order_relaxed);
+  pthread_mutex_lock(&heaps_lock);
+  for (heap_t *h = live_heaps; h != NULL; h = h->next) {
+    const size_t *c = (const size_t *)&h->counters;   /* racy reads of other threads' counters: a snapshot */
+    for (size_t i = 0; i < n; i++) o[i] += c[i];
+  }
+  pthread_mutex_unlock(&heaps_lock);
 }
 
 static void heap_retire_locked(heap_t *h) {
@@ -96,18 +113,16 @@ void heap_thread_exit(void *arg) {
   heap_t *h = arg;
   hak_tls_heap = &hak_heap_dead;
   tls_exited = true;
-  heap_flush_all(h);
+  tiny_heap_release(h);
+  counters_retire(h);
   pthread_mutex_lock(&heaps_lock);
   heap_retire_locked(h);
   pthread_mutex_unlock(&heaps_lock);
   atomic_fetch_add_explicit(&hak_stats.threads_exited, 1, memory_order_relaxed);
 }
 
-/* Flushes the calling thread's caches (malloc_trim). */
-void heap_flush_current(void) {
-  heap_t *h = hak_tls_heap;
-  if (h->state == HEAP_LIVE) heap_flush_all(h);
-}
+/* malloc_trim: the calling thread's caches and empty slabs, and emptied orphans. */
+void heap_trim_current(void) { tiny_heap_trim(hak_tls_heap); }
 
 /* fork: every lock is taken in a fixed order (heaps, classes, pool) */
 void heap_fork_prepare(void) {
@@ -133,7 +148,8 @@ void heap_fork_child(void) {
   while (h != NULL) {
     heap_t *next = h->next;
     if (h != self) {
-      heap_flush_all(h);
+      tiny_heap_release(h);
+      counters_retire(h);
       heap_retire_locked(h);
     }
     h = next;

@@ -32,7 +32,6 @@
 #define SLAB_SHIFT      16                      /* slab: 64 KiB */
 #define SLAB_SIZE       ((size_t)1 << SLAB_SHIFT)
 #define SLABS_PER_SS    32
-#define SS_HEADER_SIZE  4096                    /* slab 0 starts after it */
 
 /* Tier boundaries: the one place that decides which tier serves a size.
  * Requests up to SMALL_MAX are served from slab size classes (tiny up to
@@ -60,23 +59,31 @@ typedef struct region_hdr {
   uint32_t kind;
 } region_hdr_t;
 
-/* One slab of a SuperSlab.  All fields are written under the lock of the
- * slab's class (or the pool lock while the slab is free).  A free slab has
- * span 0, so that any pointer into it fails the validity check in free. */
+struct heap;
+
+/* One slab of a SuperSlab.  A slab belongs to one heap (its owner), which
+ * alone touches free, used, carved and the list links; other threads only
+ * push onto remote (one CAS, their last access to the slab).  A slab whose
+ * owner thread exited is an orphan (owner NULL, on its class's orphan
+ * list): then the orphan lock of its class stands in for the owner.  A free
+ * slab has limit 0, so every pointer into it fails slab_block_valid. */
 typedef struct slab_meta {
-  void              *free;        /* blocks given back to this slab */
-  uint8_t           *start;       /* first block */
-  uint32_t           span;        /* capacity * block_size; 0 while the slab is free */
-  uint32_t           block_size;
-  uint64_t           div_magic;   /* UINT64_MAX / block_size + 1: multiple-of test */
-  uint16_t           used;        /* blocks out of the slab (in use or in thread caches) */
+  void              *free;        /* blocks given back by the owner */
+  _Atomic(void *)    remote;      /* blocks freed by other threads */
+  _Atomic(struct heap *) owner;
+  uint64_t           div_magic;   /* UINT64_MAX / block_size + 1 */
+  struct slab_meta  *next, *prev; /* the owner's (or the orphan) list */
+  uint32_t           limit;       /* capacity * (block_size * div_magic mod 2^64); 0 while free */
+  uint16_t           used;        /* blocks out of the slab: in use, cached, or on remote */
   uint16_t           capacity;
-  uint16_t           carved;      /* blocks handed out by bumping, never yet freed */
+  uint16_t           carved;      /* blocks handed out by bumping so far */
   uint8_t            cls;
-  uint8_t            in_partial;  /* on its class's list of slabs with free blocks */
-  struct slab_meta  *next, *prev; /* class partial list */
+  uint8_t            full;        /* on the owner's full list */
 } __attribute__((aligned(64))) slab_meta_t;   /* a power of two: indexed by a shift */
 
+/* Slab 0 holds the header and no blocks: its pages past the header are
+ * never touched, so this costs address space, not memory, and every
+ * block's offset in its slab is its address's low 16 bits. */
 typedef struct superslab {
   region_hdr_t       hdr;
   uint32_t           free_mask;   /* bit i: slab i is free (pool lock) */
@@ -85,7 +92,8 @@ typedef struct superslab {
   slab_meta_t        slabs[SLABS_PER_SS];
 } superslab_t;
 
-_Static_assert(sizeof(superslab_t) <= SS_HEADER_SIZE, "SuperSlab header too big");
+#define SLAB_FIRST 1   /* slab 0 is the header */
+_Static_assert(sizeof(superslab_t) <= SLAB_SIZE, "SuperSlab header too big");
 
 typedef struct huge_hdr {
   region_hdr_t hdr;
@@ -98,22 +106,28 @@ typedef struct huge_hdr {
 
 #define REG_LEAF_BITS 13
 #define REG_TOP_BITS  (48 - SS_SHIFT - REG_LEAF_BITS)   /* covers 48-bit addresses */
+#define REG_HUGE_TAG  ((uintptr_t)1)   /* a huge region's entry is its header | 1 */
 
-typedef _Atomic(region_hdr_t *) reg_entry_t;
+/* An entry: 0, a SuperSlab's base, or a huge header tagged with REG_HUGE_TAG,
+ * so that "is p in a SuperSlab" is one comparison with p's 2 MiB base. */
+typedef _Atomic(uintptr_t) reg_entry_t;
 extern _Atomic(reg_entry_t *) hak_reg_top[1u << REG_TOP_BITS];
 
-/* The region that contains p, or NULL; never reads memory that may be
- * unmapped.  Bits above 48 are masked off rather than tested: no pointer
- * hakmem handed out has them, and an alias of a region's chunk still fails
- * the callers' block checks (p lies outside every block of the region). */
-static inline region_hdr_t *registry_lookup(const void *p) {
+/* The registry entry of p's chunk; never reads memory that may be unmapped.
+ * Bits above 48 are masked off rather than tested: no pointer hakmem handed
+ * out has them, and an alias of a region's chunk still fails the callers'
+ * block checks. */
+static inline uintptr_t registry_lookup(const void *p) {
   uintptr_t idx = (uintptr_t)p >> SS_SHIFT;
   uintptr_t top = (idx >> REG_LEAF_BITS) & ((1u << REG_TOP_BITS) - 1);
   reg_entry_t *leaf = atomic_load_explicit(&hak_reg_top[top], memory_order_acquire);
-  if (UNLIKELY(leaf == NULL)) return NULL;
+  if (UNLIKELY(leaf == NULL)) return 0;
   return atomic_load_explicit(&leaf[idx & ((1u << REG_LEAF_BITS) - 1)], memory_order_acquire);
 }
-bool registry_set(void *base, size_t size, region_hdr_t *hdr);   /* false: out of memory */
+static inline huge_hdr_t *registry_huge(uintptr_t e) {
+  return (e & REG_HUGE_TAG) ? (huge_hdr_t *)(e & ~REG_HUGE_TAG) : NULL;
+}
+bool registry_set(void *base, size_t size, uintptr_t entry);   /* false: out of memory */
 void registry_clear(void *base, size_t size);
 
 /* ----------------------------------------------------------- size classes */
@@ -139,12 +153,23 @@ typedef struct tcache {
   uint32_t cap;      /* 0 in the static heaps: every access takes the slow path */
 } tcache_t;
 
-enum heap_state { HEAP_EMPTY, HEAP_LIVE, HEAP_DEAD };
+enum heap_state { HEAP_EMPTY, HEAP_LIVE, HEAP_DEAD, HEAP_SHARED };
+
+/* Per-heap counters: written by the owner thread only, summed on demand. */
+typedef struct heap_counters {
+  size_t refills, flushes, remote_frees, remote_collected, adopted, orphaned;
+} heap_counters_t;
+
+#define HINT_NONE ((uintptr_t)1)   /* never equal to a 2 MiB-aligned base */
 
 typedef struct heap {
-  tcache_t     cache[NUM_CLASSES];
-  int          state;
-  struct heap *next, *prev;   /* list of live heaps, or of free heaps (next only) */
+  tcache_t        cache[NUM_CLASSES];
+  uintptr_t       hint_ss;             /* a SuperSlab in which this heap owns a slab, or HINT_NONE */
+  int             state;
+  slab_meta_t    *avail[NUM_CLASSES];  /* owned slabs that may have blocks */
+  slab_meta_t    *full[NUM_CLASSES];   /* owned slabs found exhausted */
+  heap_counters_t counters;
+  struct heap    *next, *prev;         /* list of live heaps, or of free heaps (next only) */
 } heap_t;
 
 /* Starts out at the static empty heap, whose caches are empty with cap 0:
@@ -153,9 +178,10 @@ extern __thread heap_t *hak_tls_heap TLS_IE;
 extern heap_t hak_heap_empty;
 extern heap_t hak_heap_dead;
 
-heap_t *heap_for_thread(void);          /* creates this thread's heap (or returns the dead one) */
+heap_t *heap_for_thread(void);          /* creates this thread's heap (or returns a static one) */
 void    heap_thread_exit(void *heap);   /* thread-exit hook */
-void    heap_flush_current(void);       /* malloc_trim */
+void    heap_trim_current(void);        /* malloc_trim */
+void    heap_counters_sum(heap_counters_t *out);
 void    heap_fork_prepare(void);
 void    heap_fork_parent(void);
 void    heap_fork_child(void);
@@ -163,28 +189,33 @@ void    heap_fork_child(void);
 /* -------------------------------------------------------------- tiny tier */
 
 void *tiny_alloc_slow(heap_t *h, unsigned cls);
-void  tiny_free_slow(heap_t *h, slab_meta_t *m, void *p);
-void  tiny_cache_flush(tcache_t *c, unsigned cls, uint32_t keep);  /* return blocks beyond keep to their slabs */
+void  tiny_free_slow(heap_t *h, slab_meta_t *m, void *p);    /* owner: cache full or double free */
+void  tiny_free_remote(heap_t *h, slab_meta_t *m, void *p);  /* not the owner */
+void  tiny_heap_release(heap_t *h);     /* flush caches, release or orphan every slab */
+void  tiny_heap_trim(heap_t *h);        /* flush caches, release every empty slab */
 void  tiny_fork_prepare(void);
 void  tiny_fork_parent(void);
 void  tiny_fork_child(void);
-size_t tiny_bytes_in_use(void);
 
 /* Slab of a block known to lie in a SuperSlab. */
 static inline slab_meta_t *slab_of(superslab_t *ss, const void *p) {
   return &ss->slabs[((uintptr_t)p >> SLAB_SHIFT) & (SLABS_PER_SS - 1)];
 }
-/* True when p is the start of a block of slab m (m's slab may be free). */
+/* True when p is the start of a block of slab m (false for a free slab):
+ * one multiplication tests both "multiple of the block size" and "inside
+ * the slab" (Lemire's divisibility test, with multiples k * size mapping
+ * to k * e, e = size * div_magic mod 2^64). */
 static inline bool slab_block_valid(const slab_meta_t *m, const void *p) {
-  uint64_t off = (uint64_t)((uintptr_t)p - (uintptr_t)m->start);
-  return off < m->span && off * m->div_magic < m->div_magic;
+  uint64_t off = (uintptr_t)p & (SLAB_SIZE - 1);
+  return off * m->div_magic < m->limit;
 }
 
 /* -------------------------------------------------- SuperSlabs and the pool */
 
-slab_meta_t *pool_acquire_slab(unsigned cls);   /* NULL: out of memory */
+slab_meta_t *pool_acquire_slab(unsigned cls, heap_t *owner);   /* NULL: out of memory */
 void         pool_release_slab(slab_meta_t *m);
 bool         pool_trim(void);                   /* unmap cached empty SuperSlabs */
+size_t       pool_slabs_in_use(unsigned cls);
 void         pool_fork_prepare(void);
 void         pool_fork_parent(void);
 void         pool_fork_child(void);
@@ -194,12 +225,15 @@ void         pool_fork_child(void);
 void  *huge_alloc(size_t size, size_t alignment);   /* fresh, zeroed pages */
 void   huge_free(huge_hdr_t *h, void *p, const char *func);
 size_t huge_usable_size(const huge_hdr_t *h);
+void  *huge_realloc(huge_hdr_t *h, size_t size);   /* NULL: not done in place (block intact) */
 
 /* ------------------------------------------------------------------- os */
 
 size_t os_page_size(void);
 void  *os_map_aligned(size_t size, size_t alignment);   /* NULL + errno ENOMEM on failure */
 void   os_unmap(void *p, size_t size);
+bool   os_remap_in_place(void *p, size_t old_size, size_t new_size);
+bool   os_remap_to(void *p, size_t size, void *dest);
 bool   os_secure_mode(void);
 int    os_getpid(void);
 char **os_environ(void);
@@ -225,8 +259,9 @@ typedef struct hak_stats {
   _Atomic size_t superslabs, superslabs_peak;
   _Atomic size_t mapped, mapped_peak;       /* bytes mapped by all tiers */
   _Atomic size_t huge_count, huge_bytes, huge_allocs;
-  _Atomic size_t refills, flushes;          /* thread cache batches */
   _Atomic size_t heaps, threads_exited;
+  _Atomic size_t remote_frees_heapless;     /* remote frees by threads without a heap */
+  _Atomic size_t retired[6];                /* heap_counters_t of exited threads */
 } hak_stats_t;
 extern hak_stats_t hak_stats;
 
@@ -253,9 +288,10 @@ static inline void hak_init(void) {
 /* ---------------------------------------------------- the malloc entry points */
 
 void *hak_alloc_big(size_t size);                          /* size > SMALL_MAX */
-void  hak_free_slow(void *p, region_hdr_t *r, const char *func);
+void  hak_free_slow(void *p, uintptr_t entry, const char *func);
 
-/* The fast paths, inlined into both hak_malloc/hak_free and malloc/free. */
+/* The fast paths, inlined into both hak_malloc/hak_free and malloc/free.
+ * Instruction counts: README, "Fast paths". */
 static inline void *hak_alloc_inline(size_t size) {
   if (UNLIKELY(size > SMALL_MAX)) return hak_alloc_big(size);
   unsigned cls = size_class(size);
@@ -269,11 +305,18 @@ static inline void *hak_alloc_inline(size_t size) {
 }
 
 static inline void hak_free_inline(void *p, const char *func) {
-  region_hdr_t *r = registry_lookup(p);
-  if (UNLIKELY(r == NULL || r->kind != REGION_SUPERSLAB)) { hak_free_slow(p, r, func); return; }
-  slab_meta_t *m = slab_of((superslab_t *)r, p);
-  if (UNLIKELY(!slab_block_valid(m, p))) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
   heap_t *h = hak_tls_heap;
+  uintptr_t base = (uintptr_t)p & ~(SS_SIZE - 1);
+  /* The hint names a SuperSlab that cannot be unmapped while it is the
+   * hint (this heap owns a slab in it); anything else is checked in the
+   * registry before a header is read. */
+  if (UNLIKELY(base != h->hint_ss)) {
+    uintptr_t e = registry_lookup(p);
+    if (UNLIKELY(e != base || e == 0)) { hak_free_slow(p, e, func); return; }
+  }
+  slab_meta_t *m = slab_of((superslab_t *)base, p);
+  if (UNLIKELY(!slab_block_valid(m, p))) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
+  if (UNLIKELY(atomic_load_explicit(&m->owner, memory_order_relaxed) != h)) { tiny_free_remote(h, m, p); return; }
   tcache_t *c = &h->cache[m->cls];
   if (UNLIKELY(c->count >= c->cap || p == c->head)) { tiny_free_slow(h, m, p); return; }
   *(void **)p = c->head;

@@ -37,6 +37,24 @@ void *os_map_aligned(size_t size, size_t alignment) {
   return p;
 }
 
+/* Grows or shrinks the mapping at p without moving it; false if the
+ * address range after it is taken. */
+bool os_remap_in_place(void *p, size_t old_size, size_t new_size) {
+  int saved = errno;
+  void *r = mremap(p, old_size, new_size, 0);
+  errno = saved;
+  return r != MAP_FAILED;
+}
+
+/* Moves the pages of [p, p + size) to dest (which must be mapped and at
+ * least size long; its pages there are replaced) without copying them. */
+bool os_remap_to(void *p, size_t size, void *dest) {
+  int saved = errno;
+  void *r = mremap(p, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
+  errno = saved;
+  return r != MAP_FAILED;
+}
+
 void os_unmap(void *p, size_t size) {
   int saved = errno;   /* free() must not change errno */
   munmap(p, size);

@@ -25,7 +25,7 @@ static reg_entry_t *leaf_for(uintptr_t idx, bool create) {
   return leaf;
 }
 
-bool registry_set(void *base, size_t size, region_hdr_t *hdr) {
+bool registry_set(void *base, size_t size, uintptr_t entry) {
   uintptr_t first = (uintptr_t)base >> SS_SHIFT;
   uintptr_t last = ((uintptr_t)base + size - 1) >> SS_SHIFT;
   if ((last >> REG_LEAF_BITS) >= (1u << REG_TOP_BITS)) return false;
@@ -35,7 +35,7 @@ bool registry_set(void *base, size_t size, region_hdr_t *hdr) {
       if (i > first) registry_clear(base, (i - first) << SS_SHIFT);
       return false;
     }
-    atomic_store_explicit(&leaf[i & (LEAF_ENTRIES - 1)], hdr, memory_order_release);
+    atomic_store_explicit(&leaf[i & (LEAF_ENTRIES - 1)], entry, memory_order_release);
   }
   return true;
 }
@@ -45,6 +45,6 @@ void registry_clear(void *base, size_t size) {
   uintptr_t last = ((uintptr_t)base + size - 1) >> SS_SHIFT;
   for (uintptr_t i = first; i <= last; i++) {
     reg_entry_t *leaf = leaf_for(i, false);
-    if (leaf != NULL) atomic_store_explicit(&leaf[i & (LEAF_ENTRIES - 1)], NULL, memory_order_release);
+    if (leaf != NULL) atomic_store_explicit(&leaf[i & (LEAF_ENTRIES - 1)], 0, memory_order_release);
   }
 }

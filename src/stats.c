@@ -21,49 +21,48 @@ void stats_unmapped(size_t bytes) {
   atomic_fetch_sub_explicit(&hak_stats.mapped, bytes, memory_order_relaxed);
 }
 
-typedef struct line { char buf[512]; size_t n; } line_t;
-
-static void put(line_t *l, const char *s) {
-  while (*s && l->n < sizeof l->buf - 1) l->buf[l->n++] = *s++;
-}
-
-static void put_num(line_t *l, const char *name, size_t v) {
-  if (l->n + 40 >= sizeof l->buf) return;
-  put(l, " ");
-  put(l, name);
-  put(l, "=");
-  l->n += fmt_u64(l->buf + l->n, v);
+/* One line "hakmem: NAME VALUE", written without allocating. */
+static void put_line(int fd, const char *name, const char *suffix, size_t value) {
+  char buf[128];
+  size_t n = 0;
+  for (const char *s = "hakmem: "; *s; s++) buf[n++] = *s;
+  for (const char *s = name; *s && n < 80; s++) buf[n++] = *s;
+  for (const char *s = suffix; *s && n < 100; s++) buf[n++] = *s;
+  buf[n++] = ' ';
+  n += fmt_u64(buf + n, value);
+  buf[n++] = '\n';
+  os_write(fd, buf, n);
 }
 
 #define LOAD(f) atomic_load_explicit(&hak_stats.f, memory_order_relaxed)
 
 HAK_EXPORT void hak_stats_print(int fd) {
-  line_t l = { .n = 0 };
-  put(&l, "hakmem: pid=");
-  l.n += fmt_u64(l.buf + l.n, (uint64_t)os_getpid());
-  put_num(&l, "mapped", LOAD(mapped));
-  put_num(&l, "mapped_peak", LOAD(mapped_peak));
-  put_num(&l, "small_in_use", tiny_bytes_in_use());
-  put(&l, "\n");
-  os_write(fd, l.buf, l.n);
-
-  l.n = 0;
-  put(&l, "hakmem: superslabs");
-  put_num(&l, "current", LOAD(superslabs));
-  put_num(&l, "peak", LOAD(superslabs_peak));
-  put_num(&l, "refills", LOAD(refills));
-  put_num(&l, "flushes", LOAD(flushes));
-  put(&l, "\n");
-  os_write(fd, l.buf, l.n);
-
-  l.n = 0;
-  put(&l, "hakmem: huge");
-  put_num(&l, "current", LOAD(huge_count));
-  put_num(&l, "bytes", LOAD(huge_bytes));
-  put_num(&l, "allocs", LOAD(huge_allocs));
-  put(&l, "; heaps");
-  put_num(&l, "created", LOAD(heaps));
-  put_num(&l, "threads_exited", LOAD(threads_exited));
-  put(&l, "\n");
-  os_write(fd, l.buf, l.n);
+  heap_counters_t c;
+  heap_counters_sum(&c);
+  size_t slabs = 0;
+  size_t per_class[NUM_CLASSES];
+  for (unsigned i = 0; i < NUM_CLASSES; i++) slabs += per_class[i] = pool_slabs_in_use(i);
+  put_line(fd, "pid", "", (size_t)os_getpid());
+  put_line(fd, "superslabs_now", "", LOAD(superslabs));
+  put_line(fd, "superslabs_peak", "", LOAD(superslabs_peak));
+  put_line(fd, "slabs_in_use", "", slabs);
+  for (unsigned i = 0; i < NUM_CLASSES; i++) {
+    if (per_class[i] == 0) continue;
+    char suffix[16] = ".";
+    suffix[1 + fmt_u64(suffix + 1, hak_class_size[i])] = '\0';
+    put_line(fd, "slabs_in_use", suffix, per_class[i]);
+  }
+  put_line(fd, "bytes_mapped_now", "", LOAD(mapped));
+  put_line(fd, "bytes_mapped_peak", "", LOAD(mapped_peak));
+  put_line(fd, "huge_now", "", LOAD(huge_count));
+  put_line(fd, "huge_bytes_now", "", LOAD(huge_bytes));
+  put_line(fd, "huge_allocs", "", LOAD(huge_allocs));
+  put_line(fd, "refills", "", c.refills);
+  put_line(fd, "flushes", "", c.flushes);
+  put_line(fd, "remote_frees", "", c.remote_frees + LOAD(remote_frees_heapless));
+  put_line(fd, "remote_collected", "", c.remote_collected);
+  put_line(fd, "slabs_orphaned", "", c.orphaned);
+  put_line(fd, "slabs_adopted", "", c.adopted);
+  put_line(fd, "heaps_created", "", LOAD(heaps));
+  put_line(fd, "threads_exited", "", LOAD(threads_exited));
 }

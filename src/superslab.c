@@ -1,11 +1,11 @@
 /* SuperSlabs and the shared slab pool.
  *
  * A SuperSlab is a 2 MiB region aligned to 2 MiB, cut into 32 slabs of
- * 64 KiB; its header (this file's superslab_t) sits at the start of slab 0,
- * which therefore holds fewer blocks.  Slabs are not tied to a class: the
- * pool hands any free slab to the class that asks, and takes it back when
- * the class no longer needs it.  One wholly free SuperSlab stays mapped to
- * absorb churn; further ones go back to the OS at once. */
+ * 64 KiB; its header (superslab_t) takes slab 0, whose untouched pages cost
+ * no memory.  Slabs are not tied to a class: the pool hands any free slab
+ * to the heap and class that ask, and takes it back when it empties.  One
+ * wholly free SuperSlab stays mapped to absorb churn; further ones go back
+ * to the OS at once. */
 #include "internal.h"
 
 #include <errno.h>
@@ -16,6 +16,10 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static superslab_t *avail;        /* SuperSlabs with a free slab; wholly free ones at the tail */
 static superslab_t *avail_tail;
 static unsigned     empty_count;  /* wholly free SuperSlabs still mapped */
+static size_t       class_slabs[NUM_CLASSES];   /* slabs in use per class (pool lock) */
+
+#define ALL_SLABS (0xffffffffu & ~((1u << SLAB_FIRST) - 1))
+#define USABLE_SLABS (SLABS_PER_SS - SLAB_FIRST)
 
 static void avail_remove(superslab_t *ss) {
   if (ss->prev) ss->prev->next = ss->next; else avail = ss->next;
@@ -42,10 +46,10 @@ static superslab_t *superslab_map(void) {
   if (ss == NULL) return NULL;
   ss->hdr.magic = REGION_MAGIC;
   ss->hdr.kind = REGION_SUPERSLAB;
-  ss->free_mask = 0xffffffffu;
-  ss->nfree = SLABS_PER_SS;
-  /* Fresh pages are zero: every slab has span 0, so it counts as free. */
-  if (!registry_set(ss, SS_SIZE, &ss->hdr)) {
+  ss->free_mask = ALL_SLABS;
+  ss->nfree = USABLE_SLABS;
+  /* Fresh pages are zero: every slab has limit 0, so it counts as free. */
+  if (!registry_set(ss, SS_SIZE, (uintptr_t)ss)) {
     os_unmap(ss, SS_SIZE);
     errno = ENOMEM;
     return NULL;
@@ -62,39 +66,38 @@ static void superslab_unmap(superslab_t *ss) {
   atomic_fetch_sub_explicit(&hak_stats.superslabs, 1, memory_order_relaxed);
 }
 
-static void slab_init(superslab_t *ss, unsigned idx, unsigned cls) {
-  slab_meta_t *m = &ss->slabs[idx];
-  uint8_t *start = (uint8_t *)ss + (size_t)idx * SLAB_SIZE;
-  if (idx == 0) start += SS_HEADER_SIZE;
-  size_t avail_bytes = (size_t)((uint8_t *)ss + (size_t)(idx + 1) * SLAB_SIZE - start);
+static void slab_init(slab_meta_t *m, unsigned cls, heap_t *owner) {
   uint32_t bs = hak_class_size[cls];
   m->free = NULL;
-  m->start = start;
-  m->block_size = bs;
-  m->capacity = (uint16_t)(avail_bytes / bs);
-  m->span = (uint32_t)m->capacity * bs;
+  atomic_store_explicit(&m->remote, NULL, memory_order_relaxed);
   m->div_magic = UINT64_MAX / bs + 1;
+  m->capacity = (uint16_t)(SLAB_SIZE / bs);
   m->used = 0;
   m->carved = 0;
   m->cls = (uint8_t)cls;
-  m->in_partial = 0;
+  m->full = 0;
   m->next = m->prev = NULL;
+  /* multiples k * bs map to k * e under the multiplication (see slab_block_valid) */
+  uint32_t e = (uint32_t)(bs * m->div_magic);   /* 0 for powers of two: every multiple is a block */
+  m->limit = e ? (uint32_t)m->capacity * e : 1;
+  atomic_store_explicit(&m->owner, owner, memory_order_release);
 }
 
-slab_meta_t *pool_acquire_slab(unsigned cls) {
+slab_meta_t *pool_acquire_slab(unsigned cls, heap_t *owner) {
   pthread_mutex_lock(&pool_lock);
   superslab_t *ss = avail;
   if (ss == NULL) {
     ss = superslab_map();
     if (ss == NULL) { pthread_mutex_unlock(&pool_lock); return NULL; }
     avail_push_front(ss);
-  } else if (ss->nfree == SLABS_PER_SS) {
+  } else if (ss->nfree == USABLE_SLABS) {
     empty_count--;
   }
   unsigned idx = (unsigned)__builtin_ctz(ss->free_mask);
   ss->free_mask &= ~(1u << idx);
   if (--ss->nfree == 0) avail_remove(ss);
-  slab_init(ss, idx, cls);
+  slab_init(&ss->slabs[idx], cls, owner);
+  class_slabs[cls]++;
   pthread_mutex_unlock(&pool_lock);
   return &ss->slabs[idx];
 }
@@ -103,11 +106,13 @@ void pool_release_slab(slab_meta_t *m) {
   superslab_t *ss = (superslab_t *)((uintptr_t)m & ~(SS_SIZE - 1));
   unsigned idx = (unsigned)(m - ss->slabs);
   pthread_mutex_lock(&pool_lock);
-  m->span = 0;   /* from now on, a free of a block of this slab is caught */
+  m->limit = 0;   /* from now on, a free of a block of this slab is caught */
   m->free = NULL;
+  atomic_store_explicit(&m->owner, NULL, memory_order_relaxed);
+  class_slabs[m->cls]--;
   ss->free_mask |= 1u << idx;
   if (ss->nfree++ == 0) avail_push_front(ss);
-  if (ss->nfree == SLABS_PER_SS) {
+  if (ss->nfree == USABLE_SLABS) {
     avail_remove(ss);
     if (empty_count >= EMPTY_SS_KEPT) {
       superslab_unmap(ss);
@@ -122,7 +127,7 @@ void pool_release_slab(slab_meta_t *m) {
 bool pool_trim(void) {
   bool released = false;
   pthread_mutex_lock(&pool_lock);
-  while (avail_tail && avail_tail->nfree == SLABS_PER_SS) {
+  while (avail_tail && avail_tail->nfree == USABLE_SLABS) {
     superslab_t *ss = avail_tail;
     avail_remove(ss);
     empty_count--;
@@ -131,6 +136,13 @@ bool pool_trim(void) {
   }
   pthread_mutex_unlock(&pool_lock);
   return released;
+}
+
+size_t pool_slabs_in_use(unsigned cls) {
+  pthread_mutex_lock(&pool_lock);
+  size_t n = class_slabs[cls];
+  pthread_mutex_unlock(&pool_lock);
+  return n;
 }
 
 void pool_fork_prepare(void) { pthread_mutex_lock(&pool_lock); }

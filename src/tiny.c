@@ -1,13 +1,29 @@
-/* The slab size classes (tiny up to TINY_MAX, mid up to SMALL_MAX): the
- * per-class central lists of slabs and the batch refill and flush between
- * them and the thread caches.
+/* The slab size classes (tiny up to TINY_MAX, mid up to SMALL_MAX): slabs
+ * owned by heaps, the batch refill and flush between them and the thread
+ * caches, remote frees, and the slabs of threads that exited.
  *
- * Each class has a lock and a list of its slabs that still have free or
- * never-used ("uncarved") blocks.  A thread cache refills a batch at a time
- * (carving fresh slabs by bumping a pointer, without building a free list
- * up front) and flushes its colder half when it overflows.  A slab whose
- * blocks have all come back goes to the shared pool, unless it is its
- * class's last slab with room (kept to avoid ping-pong). */
+ * A heap owns the slabs it allocates from, per class in two rings: avail
+ * (may have blocks) and full (found exhausted).  Only the owner touches a
+ * slab's free list and counts, so refill and flush take no lock.  A refill
+ * takes a batch from the avail slabs (their free lists, then carving fresh
+ * blocks by bumping, then the blocks other threads freed), then looks at a
+ * few full slabs for remote frees, then adopts an orphan, then asks the
+ * pool for a fresh slab.  A flush returns blocks to their slabs; a slab
+ * whose blocks all came back goes to the pool unless it is the last one the
+ * heap has for that class.
+ *
+ * A thread that frees a block of a slab it does not own pushes it onto the
+ * slab's remote list with one CAS, its last access to the slab: the block
+ * still counts as used until the owner collects it, so the slab (and its
+ * SuperSlab) cannot be released while the push is in flight.
+ *
+ * When a thread exits, its slabs go back to the pool if empty, otherwise
+ * onto their class's orphan ring (owner NULL).  The orphan lock of the
+ * class then stands in for the owner: frees of orphan blocks are applied
+ * under it (and release the slab when it empties), and the next heap that
+ * needs the class adopts the slab.  Threads without a heap of their own
+ * (after thread exit, or when no memory is left for a heap) allocate from
+ * one shared heap under a lock. */
 #include "internal.h"
 
 #include <errno.h>
@@ -34,163 +50,374 @@ const uint8_t hak_class_of_small[TINY_MAX / 16 + 1] = {
   31,
 };
 
-typedef struct class_state {
+
+#define FULL_SCAN 4   /* full slabs looked at per refill for remote frees */
+
+typedef struct orphan_ring {
   pthread_mutex_t lock;
-  slab_meta_t    *partial;    /* slabs with room */
-  size_t          npartial;
-  _Atomic size_t  bytes_out;  /* bytes of blocks out of slabs (in use or cached) */
-} __attribute__((aligned(64))) class_state_t;
+  slab_meta_t    *head;
+  _Atomic size_t  count;   /* read without the lock to skip empty rings */
+} __attribute__((aligned(64))) orphan_ring_t;
 
-static class_state_t classes[NUM_CLASSES];
+static orphan_ring_t orphans[NUM_CLASSES];
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static heap_t shared_heap = { .state = HEAP_SHARED, .hint_ss = HINT_NONE };
 
-static void partial_push(class_state_t *k, slab_meta_t *m) {
-  m->prev = NULL;
-  m->next = k->partial;
-  if (k->partial) k->partial->prev = m;
-  k->partial = m;
-  m->in_partial = 1;
-  k->npartial++;
-}
+/* ------------------------------------------------------------ slab rings */
 
-static void partial_remove(class_state_t *k, slab_meta_t *m) {
-  if (m->prev) m->prev->next = m->next; else k->partial = m->next;
-  if (m->next) m->next->prev = m->prev;
-  m->next = m->prev = NULL;
-  m->in_partial = 0;
-  k->npartial--;
-}
-
-/* Takes up to want blocks of class cls out of its slabs, as a chain linked
- * through the blocks' first word; returns the count (0: out of memory). */
-static uint32_t central_take(unsigned cls, uint32_t want, void **head_out) {
-  class_state_t *k = &classes[cls];
-  void *head = NULL;
-  uint32_t n = 0;
-  pthread_mutex_lock(&k->lock);
-  while (n < want) {
-    slab_meta_t *m = k->partial;
-    if (m == NULL) {
-      m = pool_acquire_slab(cls);
-      if (m == NULL) break;
-      partial_push(k, m);
-    }
-    while (n < want && m->free != NULL) {
-      void *p = m->free;
-      m->free = *(void **)p;
-      *(void **)p = head;
-      head = p;
-      m->used++;
-      n++;
-    }
-    while (n < want && m->carved < m->capacity) {
-      void *p = m->start + (size_t)m->carved * m->block_size;
-      m->carved++;
-      *(void **)p = head;
-      head = p;
-      m->used++;
-      n++;
-    }
-    if (m->free == NULL && m->carved == m->capacity) partial_remove(k, m);
+static void ring_push(slab_meta_t **ring, slab_meta_t *m) {
+  slab_meta_t *h = *ring;
+  if (h == NULL) {
+    m->next = m->prev = m;
+  } else {
+    m->next = h;
+    m->prev = h->prev;
+    h->prev->next = m;
+    h->prev = m;
   }
-  atomic_fetch_add_explicit(&k->bytes_out, (size_t)n * hak_class_size[cls], memory_order_relaxed);
-  pthread_mutex_unlock(&k->lock);
-  *head_out = head;
+  *ring = m;
+}
+
+static void ring_remove(slab_meta_t **ring, slab_meta_t *m) {
+  if (m->next == m) {
+    *ring = NULL;
+  } else {
+    m->prev->next = m->next;
+    m->next->prev = m->prev;
+    if (*ring == m) *ring = m->next;
+  }
+  m->next = m->prev = NULL;
+}
+
+/* Moves every slab of ring from onto ring to. */
+static void ring_splice(slab_meta_t **to, slab_meta_t **from) {
+  while (*from != NULL) {
+    slab_meta_t *m = *from;
+    ring_remove(from, m);
+    ring_push(to, m);
+  }
+}
+
+static superslab_t *ss_of(const void *p) { return (superslab_t *)((uintptr_t)p & ~(SS_SIZE - 1)); }
+
+static uint8_t *slab_start(slab_meta_t *m) {
+  superslab_t *ss = ss_of(m);
+  return (uint8_t *)ss + (size_t)(m - ss->slabs) * SLAB_SIZE;
+}
+
+/* --------------------------------------------- the owner's slab operations */
+
+/* Moves the blocks other threads freed onto the local free list. */
+static uint32_t collect_remote(slab_meta_t *m) {
+  void *list = atomic_exchange_explicit(&m->remote, NULL, memory_order_acquire);
+  uint32_t n = 0;
+  while (list != NULL) {
+    void *next = *(void **)list;
+    *(void **)list = m->free;
+    m->free = list;
+    list = next;
+    n++;
+  }
+  m->used = (uint16_t)(m->used - n);
   return n;
 }
 
-/* Returns a chain of blocks of class cls (NULL-terminated) to their slabs. */
-static void central_give(unsigned cls, void *chain) {
-  class_state_t *k = &classes[cls];
-  size_t n = 0;
-  pthread_mutex_lock(&k->lock);
+/* Takes up to want blocks from m onto the chain *head. */
+static uint32_t take_blocks(slab_meta_t *m, uint32_t want, void **head) {
+  void *h = *head;
+  uint32_t n = 0;
+  while (n < want && m->free != NULL) {
+    void *p = m->free;
+    m->free = *(void **)p;
+    *(void **)p = h;
+    h = p;
+    n++;
+  }
+  if (n < want && m->carved < m->capacity) {
+    uint32_t bs = hak_class_size[m->cls];
+    uint32_t k = m->capacity - m->carved;
+    if (k > want - n) k = want - n;
+    uint8_t *p = slab_start(m) + (size_t)m->carved * bs;
+    for (uint32_t i = 0; i < k; i++, p += bs) {
+      *(void **)p = h;
+      h = p;
+    }
+    m->carved = (uint16_t)(m->carved + k);
+    n += k;
+  }
+  m->used = (uint16_t)(m->used + n);
+  *head = h;
+  return n;
+}
+
+static void release_slab(heap_t *h, slab_meta_t **ring, slab_meta_t *m) {
+  ring_remove(ring, m);
+  h->hint_ss = HINT_NONE;   /* the hint's SuperSlab may go away with this slab */
+  pool_release_slab(m);
+}
+
+/* A slab whose owner exited: under its class's orphan lock from now on. */
+static void orphan_slab(heap_t *h, slab_meta_t *m) {
+  orphan_ring_t *o = &orphans[m->cls];
+  pthread_mutex_lock(&o->lock);
+  atomic_store_explicit(&m->owner, NULL, memory_order_release);
+  m->full = 0;
+  /* blocks pushed before the owner changed are collected here; later
+   * pushers see the orphan and free under this lock */
+  collect_remote(m);
+  if (m->used == 0) {
+    pool_release_slab(m);
+  } else {
+    ring_push(&o->head, m);
+    atomic_fetch_add_explicit(&o->count, 1, memory_order_relaxed);
+    h->counters.orphaned++;
+  }
+  pthread_mutex_unlock(&o->lock);
+}
+
+static slab_meta_t *adopt_orphan(heap_t *h, unsigned cls) {
+  orphan_ring_t *o = &orphans[cls];
+  if (atomic_load_explicit(&o->count, memory_order_relaxed) == 0) return NULL;
+  pthread_mutex_lock(&o->lock);
+  slab_meta_t *m = o->head;
+  if (m != NULL) {
+    ring_remove(&o->head, m);
+    atomic_fetch_sub_explicit(&o->count, 1, memory_order_relaxed);
+    atomic_store_explicit(&m->owner, h, memory_order_release);
+  }
+  pthread_mutex_unlock(&o->lock);
+  if (m != NULL) {
+    h->counters.adopted++;
+    collect_remote(m);
+  }
+  return m;
+}
+
+/* A full slab that other threads have freed into since, if any. */
+static slab_meta_t *full_with_remote(heap_t *h, unsigned cls) {
+  for (int i = 0; i < FULL_SCAN && h->full[cls] != NULL; i++) {
+    slab_meta_t *m = h->full[cls];
+    if (atomic_load_explicit(&m->remote, memory_order_relaxed) != NULL) {
+      ring_remove(&h->full[cls], m);
+      m->full = 0;
+      return m;
+    }
+    h->full[cls] = m->next;   /* rotate: the next refill looks further */
+  }
+  return NULL;
+}
+
+/* Takes up to want blocks of class cls for heap h onto the chain *out;
+ * returns the count (0: out of memory). */
+static uint32_t heap_take(heap_t *h, unsigned cls, uint32_t want, void **out) {
+  uint32_t n = 0;
+  while (n < want) {
+    slab_meta_t *m = h->avail[cls];
+    if (m == NULL) {
+      m = full_with_remote(h, cls);
+      if (m == NULL) m = adopt_orphan(h, cls);
+      if (m == NULL) m = pool_acquire_slab(cls, h);
+      if (m == NULL) break;
+      ring_push(&h->avail[cls], m);
+      h->hint_ss = (uintptr_t)ss_of(m);
+    }
+    n += take_blocks(m, want - n, out);
+    if (n == want) break;
+    if (atomic_load_explicit(&m->remote, memory_order_relaxed) != NULL) {
+      h->counters.remote_collected += collect_remote(m);
+      continue;
+    }
+    ring_remove(&h->avail[cls], m);
+    m->full = 1;
+    ring_push(&h->full[cls], m);
+  }
+  return n;
+}
+
+/* Returns a chain of blocks owned by h to their slabs.  With keep_last, a
+ * slab that empties stays if it is the heap's only one for the class. */
+static void heap_give(heap_t *h, void *chain, bool keep_last) {
   while (chain != NULL) {
     void *p = chain;
     chain = *(void **)p;
-    superslab_t *ss = (superslab_t *)((uintptr_t)p & ~(SS_SIZE - 1));
-    slab_meta_t *m = slab_of(ss, p);
+    slab_meta_t *m = slab_of(ss_of(p), p);
     *(void **)p = m->free;
     m->free = p;
     m->used--;
-    n++;
-    if (!m->in_partial) partial_push(k, m);
-    if (m->used == 0 && k->npartial > 1) {
-      partial_remove(k, m);
-      pool_release_slab(m);
+    unsigned cls = m->cls;
+    if (m->full) {
+      ring_remove(&h->full[cls], m);
+      m->full = 0;
+      ring_push(&h->avail[cls], m);
     }
+    if (m->used == 0 && (!keep_last || m->next != m)) release_slab(h, &h->avail[cls], m);
   }
-  atomic_fetch_sub_explicit(&k->bytes_out, n * hak_class_size[cls], memory_order_relaxed);
-  pthread_mutex_unlock(&k->lock);
 }
 
-void tiny_cache_flush(tcache_t *c, unsigned cls, uint32_t keep) {
+/* Detaches the blocks of cache c beyond the first keep (the list head holds
+ * the most recently freed, warmest blocks). */
+static void *cache_detach(tcache_t *c, uint32_t keep) {
   void *chain;
   if (keep == 0) {
     chain = c->head;
     c->head = NULL;
   } else {
-    void *last = c->head;   /* the list head holds the most recently freed, warmest blocks */
+    void *last = c->head;
     for (uint32_t i = 1; i < keep && last != NULL; i++) last = *(void **)last;
-    if (last == NULL) return;
+    if (last == NULL) return NULL;
     chain = *(void **)last;
     *(void **)last = NULL;
   }
   c->count = keep < c->count ? keep : c->count;
-  if (chain == NULL) return;
-  atomic_fetch_add_explicit(&hak_stats.flushes, 1, memory_order_relaxed);
-  central_give(cls, chain);
+  return chain;
+}
+
+/* ------------------------------------------------------------ slow paths */
+
+static void *shared_alloc(unsigned cls) {
+  void *p = NULL;
+  pthread_mutex_lock(&shared_lock);
+  uint32_t n = heap_take(&shared_heap, cls, 1, &p);
+  pthread_mutex_unlock(&shared_lock);
+  if (n == 0) { errno = ENOMEM; return NULL; }
+  return p;
 }
 
 void *tiny_alloc_slow(heap_t *h, unsigned cls) {
-  if (h->state != HEAP_LIVE) h = heap_for_thread();
-  void *p;
   if (UNLIKELY(h->state != HEAP_LIVE)) {
-    /* No heap (thread exit, or no memory for one): one block at a time. */
-    if (central_take(cls, 1, &p) == 0) { errno = ENOMEM; return NULL; }
-    return p;
+    h = heap_for_thread();
+    if (h->state != HEAP_LIVE) return shared_alloc(cls);
   }
   tcache_t *c = &h->cache[cls];
   if (c->head == NULL) {
-    uint32_t n = central_take(cls, c->cap / 2 ? c->cap / 2 : 1, &c->head);
+    uint32_t n = heap_take(h, cls, c->cap / 2 ? c->cap / 2 : 1, &c->head);
     if (n == 0) { errno = ENOMEM; return NULL; }
     c->count = n;
-    atomic_fetch_add_explicit(&hak_stats.refills, 1, memory_order_relaxed);
+    h->counters.refills++;
   }
-  p = c->head;
+  void *p = c->head;
   c->head = *(void **)p;
   c->count--;
   return p;
 }
 
 void tiny_free_slow(heap_t *h, slab_meta_t *m, void *p) {
-  unsigned cls = m->cls;
-  if (p == h->cache[cls].head) hak_fatal_pointer("free", "double free of", p);
-  if (h->state != HEAP_LIVE) h = heap_for_thread();
-  if (UNLIKELY(h->state != HEAP_LIVE)) {
-    *(void **)p = NULL;
-    central_give(cls, p);
-    return;
+  tcache_t *c = &h->cache[m->cls];
+  if (p == c->head) hak_fatal_pointer("free", "double free of", p);
+  if (c->count >= c->cap) {
+    h->counters.flushes++;
+    heap_give(h, cache_detach(c, c->cap / 2), true);
   }
-  tcache_t *c = &h->cache[cls];
-  if (c->count >= c->cap) tiny_cache_flush(c, cls, c->cap / 2);
   *(void **)p = c->head;
   c->head = p;
   c->count++;
 }
 
-size_t tiny_bytes_in_use(void) {
-  size_t total = 0;
-  for (unsigned i = 0; i < NUM_CLASSES; i++) total += atomic_load_explicit(&classes[i].bytes_out, memory_order_relaxed);
-  return total;
+/* The free of a block whose slab is an orphan, under the orphan lock;
+ * false if the slab was adopted meanwhile. */
+static bool orphan_free(slab_meta_t *m, void *p) {
+  orphan_ring_t *o = &orphans[m->cls];
+  pthread_mutex_lock(&o->lock);
+  if (atomic_load_explicit(&m->owner, memory_order_acquire) != NULL) {
+    pthread_mutex_unlock(&o->lock);
+    return false;
+  }
+  collect_remote(m);
+  *(void **)p = m->free;
+  m->free = p;
+  if (--m->used == 0) {
+    ring_remove(&o->head, m);
+    atomic_fetch_sub_explicit(&o->count, 1, memory_order_relaxed);
+    pool_release_slab(m);
+  }
+  pthread_mutex_unlock(&o->lock);
+  return true;
+}
+
+void tiny_free_remote(heap_t *h, slab_meta_t *m, void *p) {
+  if (h->state == HEAP_LIVE) h->counters.remote_frees++;
+  else atomic_fetch_add_explicit(&hak_stats.remote_frees_heapless, 1, memory_order_relaxed);
+  if (atomic_load_explicit(&m->owner, memory_order_acquire) == NULL && orphan_free(m, p)) return;
+  void *old = atomic_load_explicit(&m->remote, memory_order_relaxed);
+  do {
+    *(void **)p = old;
+  } while (!atomic_compare_exchange_weak_explicit(&m->remote, &old, p, memory_order_release, memory_order_relaxed));
+  /* the slab must not be touched from here on */
+}
+
+/* ----------------------------------------------------- whole-heap actions */
+
+/* Collects the remote frees of every slab h owns in class cls and releases
+ * the empty ones; the others are orphaned (thread exit) or sorted back onto
+ * the avail and full rings. */
+static void heap_sweep(heap_t *h, unsigned cls, bool orphan) {
+  slab_meta_t *all = NULL;
+  ring_splice(&all, &h->avail[cls]);
+  ring_splice(&all, &h->full[cls]);
+  while (all != NULL) {
+    slab_meta_t *m = all;
+    ring_remove(&all, m);
+    m->full = 0;
+    collect_remote(m);
+    if (m->used == 0) {
+      pool_release_slab(m);
+    } else if (orphan) {
+      orphan_slab(h, m);
+    } else if (m->free == NULL && m->carved == m->capacity) {
+      m->full = 1;
+      ring_push(&h->full[cls], m);
+    } else {
+      ring_push(&h->avail[cls], m);
+    }
+  }
+  h->hint_ss = HINT_NONE;
+}
+
+void tiny_heap_release(heap_t *h) {
+  for (unsigned cls = 0; cls < NUM_CLASSES; cls++) {
+    heap_give(h, cache_detach(&h->cache[cls], 0), true);
+    heap_sweep(h, cls, true);
+  }
+}
+
+void tiny_heap_trim(heap_t *h) {
+  for (unsigned cls = 0; cls < NUM_CLASSES; cls++) {
+    if (h->state == HEAP_LIVE) {
+      heap_give(h, cache_detach(&h->cache[cls], 0), true);
+      heap_sweep(h, cls, false);
+    }
+    /* orphans emptied by frees that arrived after their owner left */
+    orphan_ring_t *o = &orphans[cls];
+    if (atomic_load_explicit(&o->count, memory_order_relaxed) == 0) continue;
+    pthread_mutex_lock(&o->lock);
+    slab_meta_t *keep = NULL;
+    while (o->head != NULL) {
+      slab_meta_t *m = o->head;
+      ring_remove(&o->head, m);
+      collect_remote(m);
+      if (m->used == 0) {
+        atomic_fetch_sub_explicit(&o->count, 1, memory_order_relaxed);
+        pool_release_slab(m);
+      } else {
+        ring_push(&keep, m);
+      }
+    }
+    o->head = keep;
+    pthread_mutex_unlock(&o->lock);
+  }
 }
 
 void tiny_fork_prepare(void) {
-  for (unsigned i = 0; i < NUM_CLASSES; i++) pthread_mutex_lock(&classes[i].lock);
+  pthread_mutex_lock(&shared_lock);
+  for (unsigned i = 0; i < NUM_CLASSES; i++) pthread_mutex_lock(&orphans[i].lock);
 }
 
 void tiny_fork_parent(void) {
-  for (unsigned i = NUM_CLASSES; i-- > 0;) pthread_mutex_unlock(&classes[i].lock);
+  for (unsigned i = NUM_CLASSES; i-- > 0;) pthread_mutex_unlock(&orphans[i].lock);
+  pthread_mutex_unlock(&shared_lock);
 }
 
 void tiny_fork_child(void) {
-  for (unsigned i = 0; i < NUM_CLASSES; i++) pthread_mutex_init(&classes[i].lock, NULL);
+  for (unsigned i = 0; i < NUM_CLASSES; i++) pthread_mutex_init(&orphans[i].lock, NULL);
+  pthread_mutex_init(&shared_lock, NULL);
 }

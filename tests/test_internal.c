@@ -5,6 +5,7 @@
 #include "internal.h"
 #include "options.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -29,60 +30,126 @@ static void test_size_classes(void) {
 
 static void test_registry(void) {
   int local;
-  CHECK(registry_lookup(&local) == NULL);
-  CHECK(registry_lookup(NULL) == NULL);
-  CHECK(registry_lookup((void *)UINTPTR_MAX) == NULL);
-  CHECK(registry_lookup((void *)((uintptr_t)1 << 47)) == NULL);
+  CHECK(registry_lookup(&local) == 0);
+  CHECK(registry_lookup(NULL) == 0);
+  CHECK(registry_lookup((void *)UINTPTR_MAX) == 0);
+  CHECK(registry_lookup((void *)((uintptr_t)1 << 47)) == 0);
   void *p = hak_malloc(100);
-  region_hdr_t *r = registry_lookup(p);
-  CHECK(r != NULL && r->magic == REGION_MAGIC && r->kind == REGION_SUPERSLAB);
-  CHECK((uintptr_t)r == ((uintptr_t)p & ~(SS_SIZE - 1)));
+  uintptr_t e = registry_lookup(p);
+  CHECK(e != 0 && registry_huge(e) == NULL);
+  CHECK(e == ((uintptr_t)p & ~(SS_SIZE - 1)));
+  region_hdr_t *r = (region_hdr_t *)e;
+  CHECK(r->magic == REGION_MAGIC && r->kind == REGION_SUPERSLAB);
   /* a huge block spanning several chunks: every chunk maps to its header */
   char *h = hak_malloc(7 << 20);
-  region_hdr_t *hr = registry_lookup(h);
-  CHECK(hr != NULL && hr->kind == REGION_HUGE);
-  CHECK(registry_lookup(h + (6 << 20)) == hr);
+  uintptr_t he = registry_lookup(h);
+  huge_hdr_t *hh = registry_huge(he);
+  CHECK(hh != NULL && hh->hdr.kind == REGION_HUGE && hh->user == h);
+  CHECK(registry_lookup(h + (6 << 20)) == he);
+  CHECK(registry_lookup(h + (7 << 20) + 4096) == 0 || registry_lookup(h + (7 << 20) + 4096) == he);
   hak_free(h);
-  CHECK(registry_lookup(h) == NULL);
+  CHECK(registry_lookup(h) == 0);
   hak_free(p);
-  /* set and clear on memory the test maps itself */
-  void *m = mmap(NULL, 3 * SS_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  region_hdr_t *base = (region_hdr_t *)align_up((uintptr_t)m, SS_SIZE);
-  CHECK(registry_set(base, SS_SIZE + 1, base));
-  CHECK(registry_lookup((char *)base + SS_SIZE) == base);
-  CHECK(registry_lookup((char *)base + 2 * SS_SIZE) == NULL);
+  /* set and clear on memory the test maps itself: edges of the chunks */
+  void *m = mmap(NULL, 4 * SS_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  char *base = (char *)align_up((uintptr_t)m, SS_SIZE);
+  CHECK(registry_set(base, SS_SIZE + 1, (uintptr_t)base | REG_HUGE_TAG));
+  CHECK(registry_lookup(base) == ((uintptr_t)base | REG_HUGE_TAG));
+  CHECK(registry_lookup(base + SS_SIZE - 1) == ((uintptr_t)base | REG_HUGE_TAG));
+  CHECK(registry_lookup(base + SS_SIZE) == ((uintptr_t)base | REG_HUGE_TAG));
+  CHECK(registry_lookup(base + 2 * SS_SIZE) == 0);
+  CHECK(registry_lookup(base - 1) == 0);
   registry_clear(base, SS_SIZE + 1);
-  CHECK(registry_lookup(base) == NULL && registry_lookup((char *)base + SS_SIZE) == NULL);
-  munmap(m, 3 * SS_SIZE);
+  CHECK(registry_lookup(base) == 0 && registry_lookup(base + SS_SIZE) == 0);
+  munmap(m, 4 * SS_SIZE);
 }
 
 static void test_pool(void) {
-  /* Acquire every slab of a fresh SuperSlab for various classes: the slab
-   * layout matches the class, and releasing them all frees the SuperSlab. */
+  /* Acquire more slabs than a SuperSlab holds, for various classes: the
+   * slab layout matches the class, and releasing them all frees the
+   * SuperSlabs. */
   size_t before = atomic_load(&hak_stats.superslabs);
-  slab_meta_t *ms[SLABS_PER_SS * 2];
-  for (unsigned i = 0; i < SLABS_PER_SS * 2; i++) {
+  enum { N = SLABS_PER_SS * 2 };
+  slab_meta_t *ms[N];
+  heap_t *owner = (heap_t *)&ms;   /* any unique pointer */
+  for (unsigned i = 0; i < N; i++) {
     unsigned cls = (i * 7) % NUM_CLASSES;
-    ms[i] = pool_acquire_slab(cls);
+    ms[i] = pool_acquire_slab(cls, owner);
     CHECK(ms[i] != NULL);
     slab_meta_t *m = ms[i];
-    CHECK(m->cls == cls && m->block_size == hak_class_size[cls]);
-    CHECK(m->capacity >= 1 && m->span == m->capacity * m->block_size);
-    CHECK(((uintptr_t)m->start & 4095) == 0);
     superslab_t *ss = (superslab_t *)((uintptr_t)m & ~(SS_SIZE - 1));
-    CHECK(slab_of(ss, m->start) == m && slab_of(ss, m->start + m->span - 1) == m);
-    CHECK(slab_block_valid(m, m->start) && !slab_block_valid(m, m->start + 8));
-    CHECK(!slab_block_valid(m, m->start + m->span));
+    unsigned idx = (unsigned)(m - ss->slabs);
+    uint8_t *start = (uint8_t *)ss + (size_t)idx * SLAB_SIZE;
+    uint32_t bs = hak_class_size[cls];
+    CHECK(idx >= SLAB_FIRST && m->cls == cls && atomic_load(&m->owner) == owner);
+    CHECK(m->capacity == SLAB_SIZE / bs && m->used == 0 && m->carved == 0);
+    CHECK(slab_of(ss, start) == m && slab_of(ss, start + SLAB_SIZE - 1) == m);
+    /* exactly the blocks are valid: first, last, not between, not past */
+    CHECK(slab_block_valid(m, start) && slab_block_valid(m, start + (size_t)(m->capacity - 1) * bs));
+    CHECK(!slab_block_valid(m, start + 8) && (bs == 16 || !slab_block_valid(m, start + bs - 16)));
+    if ((size_t)m->capacity * bs < SLAB_SIZE) CHECK(!slab_block_valid(m, start + (size_t)m->capacity * bs));
+    CHECK(!slab_block_valid(&ss->slabs[0], (uint8_t *)ss + 4096));   /* the header slab */
   }
   CHECK(atomic_load(&hak_stats.superslabs) >= before + 1);
-  for (unsigned i = 0; i < SLABS_PER_SS * 2; i++) {
-    uint8_t *start = ms[i]->start;
-    pool_release_slab(ms[i]);
-    /* a free slab rejects every pointer (or its SuperSlab is gone) */
-    CHECK(registry_lookup(start) == NULL || !slab_block_valid(ms[i], start));
-  }
+  /* a slab freed by one class serves another */
+  uint8_t *first = (uint8_t *)ms[0];
+  pool_release_slab(ms[0]);
+  CHECK(!slab_block_valid((slab_meta_t *)first, first));
+  slab_meta_t *again = pool_acquire_slab(5, owner);
+  CHECK(again == (slab_meta_t *)first && again->cls == 5);
+  ms[0] = again;
+  for (unsigned i = 0; i < N; i++) pool_release_slab(ms[i]);
   pool_trim();
   CHECK(atomic_load(&hak_stats.superslabs) <= before);
+}
+
+/* All slabs of a class, for the tests below. */
+static size_t class_slabs(size_t size) { return pool_slabs_in_use(size_class(size)); }
+
+static void *keep_blocks(void *arg) {
+  void **blocks = arg;
+  for (int i = 0; i < 10000; i++) blocks[i] = hak_malloc(200);
+  return NULL;   /* exits with 10000 live blocks: its slabs become orphans */
+}
+
+static void *free_one(void *arg) {
+  hak_free(arg);
+  return NULL;
+}
+
+static void test_remote_and_exit(void) {
+  /* a block freed on another thread goes back to its owner */
+  void *p = hak_malloc(24);
+  pthread_t t;
+  pthread_create(&t, NULL, free_one, p);
+  pthread_join(t, NULL);
+  heap_counters_t c;
+  heap_counters_sum(&c);
+  CHECK(c.remote_frees + atomic_load(&hak_stats.remote_frees_heapless) >= 1);
+  int reused = 0;
+  void *mine[4096];
+  for (int i = 0; i < 4096 && !reused; i++) { mine[i] = hak_malloc(24); reused = mine[i] == p; if (reused) mine[i + 1] = NULL; }
+  CHECK(reused);
+  for (int i = 0; i < 4096 && mine[i] != NULL; i++) hak_free(mine[i]);
+
+  /* a thread allocates 10,000 blocks and exits; this one frees them; the
+   * memory is reused and the slabs go back */
+  hak_malloc_trim(0);
+  size_t ss_before = atomic_load(&hak_stats.superslabs);
+  size_t slabs_before = class_slabs(200);
+  static void *blocks[10000];
+  pthread_create(&t, NULL, keep_blocks, blocks);
+  pthread_join(t, NULL);
+  CHECK(class_slabs(200) >= slabs_before + 10000 * 208 / SLAB_SIZE);
+  heap_counters_sum(&c);
+  CHECK(c.orphaned >= 1);
+  for (int i = 0; i < 10000; i++) hak_free(blocks[i]);
+  CHECK(class_slabs(200) <= slabs_before + 1);   /* orphan slabs freed as they empty */
+  hak_malloc_trim(0);
+  CHECK(atomic_load(&hak_stats.superslabs) <= ss_before + 1);
+  void *q = hak_malloc(200);
+  CHECK(q != NULL);
+  hak_free(q);
 }
 
 static void test_options(void) {
@@ -98,6 +165,7 @@ int main(void) {
   test_size_classes();
   test_registry();
   test_pool();
+  test_remote_and_exit();
   test_options();
   CHECK_DONE();
 }
