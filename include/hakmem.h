@@ -32,8 +32,9 @@ struct mallinfo2 hak_mallinfo2(void);
 int    hak_mallopt(int param, int value);
 int    hak_malloc_trim(size_t pad);
 
-/* 1 when p points at the start of a live block that hakmem handed out
- * (never aborts, unlike free of a foreign pointer); 0 otherwise. */
+/* 1 when p points at the start of a block of hakmem's (in use, or free in
+ * a cache or slab that is still in use); 0 otherwise.  Never aborts, unlike
+ * free of a foreign pointer. */
 int    hak_owns(const void *p);
 
 /* Writes the statistics lines ("hakmem: ...") to the file descriptor. */

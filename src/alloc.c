@@ -92,10 +92,10 @@ static void *aligned_alloc_pow2(size_t alignment, size_t size) {
   if (alignment <= MIN_ALIGN) return hak_alloc_inline(size);
   if (size > HAK_MAX_REQUEST) { errno = ENOMEM; return NULL; }
   size_t need = size > alignment ? size : alignment;
-  if (alignment <= os_page_size() && need <= SMALL_MAX) {
-    /* Slab block areas start page aligned, so every block of a class whose
-     * size is a multiple of the alignment is aligned; the power-of-two
-     * classes guarantee one exists. */
+  if (need <= SMALL_MAX) {
+    /* Slabs start 64 KiB aligned, so every block of a class whose size is
+     * a multiple of the alignment is aligned; the power-of-two classes
+     * guarantee one exists. */
     unsigned cls = size_class(need);
     while (hak_class_size[cls] % alignment != 0) cls++;
     return hak_alloc_inline(hak_class_size[cls]);

@@ -61,7 +61,7 @@ static __thread bool tls_exited TLS_IE;
 heap_t *heap_for_thread(void) {
   hak_init();
   if (hak_tls_heap->state == HEAP_LIVE) return hak_tls_heap;
-  if (tls_exited) return hak_tls_heap = &hak_heap_dead;
+  if (tls_exited || !hak_thread_hook_ok) return hak_tls_heap = &hak_heap_dead;
   pthread_mutex_lock(&heaps_lock);
   heap_t *h = heap_new_locked();
   if (h == NULL) {

@@ -12,6 +12,8 @@
 #include <sched.h>
 
 _Atomic int hak_init_state;
+__thread bool hak_tls_initialising TLS_IE;
+bool hak_thread_hook_ok;
 static int stats_fd = -1;
 
 static void fork_prepare(void) { heap_fork_prepare(); }
@@ -26,9 +28,14 @@ void hak_init_slow(void) {
   }
   options_init();
   os_page_size();
-  os_thread_hook_init(heap_thread_exit);
-  atomic_store_explicit(&hak_init_state, 2, memory_order_release);
+  hak_thread_hook_ok = os_thread_hook_init(heap_thread_exit);
+  /* The fork handlers go in before initialisation is published, so that no
+   * fork can find hakmem's locks unguarded; pthread_atfork may allocate,
+   * which this thread then does as if initialisation were over. */
+  hak_tls_initialising = true;
   os_atfork(fork_prepare, fork_parent, fork_child);
+  hak_tls_initialising = false;
+  atomic_store_explicit(&hak_init_state, 2, memory_order_release);
   if (hak_options[OPT_VERBOSE]) options_print(2);
   /* Programs often close stderr in an atexit handler (coreutils do), before
    * the statistics are printed: keep a copy of it. */

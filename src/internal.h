@@ -179,6 +179,7 @@ extern heap_t hak_heap_empty;
 extern heap_t hak_heap_dead;
 
 heap_t *heap_for_thread(void);          /* creates this thread's heap (or returns a static one) */
+extern bool hak_thread_hook_ok;         /* the thread-exit hook exists: heaps can be retired */
 void    heap_thread_exit(void *heap);   /* thread-exit hook */
 void    heap_trim_current(void);        /* malloc_trim */
 void    heap_counters_sum(heap_counters_t *out);
@@ -232,6 +233,7 @@ void  *huge_realloc(huge_hdr_t *h, size_t size);   /* NULL: not done in place (b
 size_t os_page_size(void);
 void  *os_map_aligned(size_t size, size_t alignment);   /* NULL + errno ENOMEM on failure */
 void   os_unmap(void *p, size_t size);
+void   os_no_huge_pages(void *p, size_t size);
 bool   os_remap_in_place(void *p, size_t old_size, size_t new_size);
 bool   os_remap_to(void *p, size_t size, void *dest);
 bool   os_secure_mode(void);
@@ -280,9 +282,10 @@ size_t fmt_hex(char *buf, uintptr_t v);
 /* ------------------------------------------------------------------ init */
 
 extern _Atomic int hak_init_state;   /* 0: not yet, 1: running, 2: done */
+extern __thread bool hak_tls_initialising TLS_IE;
 void hak_init_slow(void);
 static inline void hak_init(void) {
-  if (UNLIKELY(atomic_load_explicit(&hak_init_state, memory_order_acquire) != 2)) hak_init_slow();
+  if (UNLIKELY(atomic_load_explicit(&hak_init_state, memory_order_acquire) != 2) && !hak_tls_initialising) hak_init_slow();
 }
 
 /* ---------------------------------------------------- the malloc entry points */

@@ -32,8 +32,12 @@ void *os_map_aligned(size_t size, size_t alignment) {
   uint8_t *p = (uint8_t *)align_up((uintptr_t)raw, alignment);
   size_t head = (size_t)(p - raw);
   size_t tail = total - head - size;
-  if (head) munmap(raw, head);
-  if (tail) munmap(p + size, tail);
+  /* Trimming can fail at the mapping-count limit: then give up cleanly. */
+  if ((head && munmap(raw, head) != 0) || (tail && munmap(p + size, tail) != 0)) {
+    munmap(raw, total);   /* covers whatever part is still mapped */
+    errno = ENOMEM;
+    return NULL;
+  }
   return p;
 }
 
@@ -53,6 +57,14 @@ bool os_remap_to(void *p, size_t size, void *dest) {
   void *r = mremap(p, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
   errno = saved;
   return r != MAP_FAILED;
+}
+
+/* Transparent huge pages would turn every touched SuperSlab into 2 MiB of
+ * resident memory: its slabs are used sparsely. */
+void os_no_huge_pages(void *p, size_t size) {
+  int saved = errno;
+  madvise(p, size, MADV_NOHUGEPAGE);
+  errno = saved;
 }
 
 void os_unmap(void *p, size_t size) {

@@ -44,6 +44,7 @@ static void avail_push_back(superslab_t *ss) {
 static superslab_t *superslab_map(void) {
   superslab_t *ss = os_map_aligned(SS_SIZE, SS_SIZE);
   if (ss == NULL) return NULL;
+  os_no_huge_pages(ss, SS_SIZE);
   ss->hdr.magic = REGION_MAGIC;
   ss->hdr.kind = REGION_SUPERSLAB;
   ss->free_mask = ALL_SLABS;

@@ -118,6 +118,7 @@ static uint32_t collect_remote(slab_meta_t *m) {
     list = next;
     n++;
   }
+  if (UNLIKELY(n > m->used)) hak_fatal_pointer("free", "double free detected in the slab at", slab_start(m));
   m->used = (uint16_t)(m->used - n);
   return n;
 }
@@ -241,6 +242,7 @@ static void heap_give(heap_t *h, void *chain, bool keep_last) {
     void *p = chain;
     chain = *(void **)p;
     slab_meta_t *m = slab_of(ss_of(p), p);
+    if (UNLIKELY(m->used == 0)) hak_fatal_pointer("free", "double free of", p);
     *(void **)p = m->free;
     m->free = p;
     m->used--;
@@ -277,16 +279,20 @@ static void *cache_detach(tcache_t *c, uint32_t keep) {
 static void *shared_alloc(unsigned cls) {
   void *p = NULL;
   pthread_mutex_lock(&shared_lock);
-  uint32_t n = heap_take(&shared_heap, cls, 1, &p);
+  heap_take(&shared_heap, cls, 1, &p);
   pthread_mutex_unlock(&shared_lock);
-  if (n == 0) { errno = ENOMEM; return NULL; }
   return p;
 }
 
 void *tiny_alloc_slow(heap_t *h, unsigned cls) {
+  int saved = errno;   /* a failed mapping on the way must not show after a success */
   if (UNLIKELY(h->state != HEAP_LIVE)) {
     h = heap_for_thread();
-    if (h->state != HEAP_LIVE) return shared_alloc(cls);
+    if (h->state != HEAP_LIVE) {
+      void *p = shared_alloc(cls);
+      errno = p ? saved : ENOMEM;
+      return p;
+    }
   }
   tcache_t *c = &h->cache[cls];
   if (c->head == NULL) {
@@ -295,6 +301,7 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
     c->count = n;
     h->counters.refills++;
   }
+  errno = saved;
   void *p = c->head;
   c->head = *(void **)p;
   c->count--;
@@ -323,6 +330,7 @@ static bool orphan_free(slab_meta_t *m, void *p) {
     return false;
   }
   collect_remote(m);
+  if (UNLIKELY(m->used == 0)) hak_fatal_pointer("free", "double free of", p);
   *(void **)p = m->free;
   m->free = p;
   if (--m->used == 0) {

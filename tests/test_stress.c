@@ -51,10 +51,12 @@ static void pattern(unsigned char *p, size_t n, uint32_t seed, int write, atomic
   }
 }
 
+/* b->p is read by the thread that owns the carrier and cleared by whichever
+ * thread frees the handed-off block: atomic accesses. */
 static void release(block_t *b) {
   pattern(b->p, b->n, b->seed, 0, &errors);
   hak_free(b->p);
-  b->p = NULL;
+  __atomic_store_n(&b->p, NULL, __ATOMIC_RELEASE);
 }
 
 static void *worker(void *arg) {
@@ -82,7 +84,7 @@ static void *worker(void *arg) {
     if (b->p != NULL && kind < 25) {
       /* hand the block to whichever thread takes the exchange slot next */
       block_t *box = &boxes[rnd(&s) % EXCHANGE];
-      if (box->p != NULL) { release(b); continue; }
+      if (__atomic_load_n(&box->p, __ATOMIC_ACQUIRE) != NULL) { release(b); continue; }
       *box = *b;
       b->p = NULL;
       block_t *old = atomic_exchange(&exchange[rnd(&s) % EXCHANGE], box);
