@@ -1,16 +1,34 @@
 #!/usr/bin/env bash
-# Instructions per malloc and per free on the fast path (thread cache hit),
-# counted by valgrind --tool=callgrind: repeatable, unlike timings.
+# Instructions of one malloc(32)+free pair on the fast path, loop included,
+# for hakmem and each peer installed: callgrind's instruction totals (with
+# --trace-children=yes, through LD_PRELOAD) for two loop lengths, their
+# difference divided by the extra pairs.  Repeatable, unlike timings.
 # usage: bench/fastpath.sh [BUILD_DIR]
 set -eu
 B=$(cd "${1:-build}" && pwd)
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-LD_PRELOAD=$B/libhakmem.so valgrind --tool=callgrind --callgrind-out-file="$out" "$B/bench/fastpath" 2>/dev/null
-# the caller's "=> FILE:FUNCTION (Nx)" lines carry inclusive counts and calls
-callgrind_annotate --inclusive=yes "$out" 2>/dev/null | awk '
-  /=> .*:(malloc|free) \([0-9,]+x\)/ {
-    fn = $0; sub(/.*:/, "", fn); sub(/ .*/, "", fn)
-    ir = $1; gsub(",", "", ir); n = $NF; gsub(/[(),x]/, "", n)
-    printf "%-6s %.1f instructions per call (%s calls)\n", fn ":", ir / n, n
-  }'
+LIBDIR=/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+N1=100000
+N2=300000
+
+total() {   # total LIB N -> instructions of the whole run
+  valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$tmp/cg.%p" \
+    env ${1:+LD_PRELOAD=$1} "$B/bench/fastpath" "$2" >/dev/null 2>&1
+  local sum=0 f
+  for f in "$tmp"/cg.*; do
+    sum=$((sum + $(awk '/^summary:/ {print $2}' "$f")))
+  done
+  rm -f "$tmp"/cg.*
+  echo "$sum"
+}
+
+for a in "hakmem:$B/libhakmem.so" "glibc:" "mimalloc:$LIBDIR/libmimalloc.so.2" \
+         "jemalloc:$LIBDIR/libjemalloc.so.2" "tcmalloc:$LIBDIR/libtcmalloc_minimal.so.4"; do
+  name=${a%%:*}
+  lib=${a#*:}
+  [ -z "$lib" ] || [ -e "$lib" ] || continue
+  t1=$(total "$lib" $N1)
+  t2=$(total "$lib" $N2)
+  awk -v n="$name" -v a="$t1" -v b="$t2" -v d=$((N2 - N1)) 'BEGIN { printf "%-9s %5.1f instructions per malloc(32)+free pair, loop included\n", n, (b - a) / d }'
+done

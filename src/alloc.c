@@ -16,7 +16,10 @@
 #include <errno.h>
 #include <string.h>
 
+/* Above the tiny classes: the mid classes through the same thread caches,
+ * then the huge tier. */
 void *hak_alloc_big(size_t size) {
+  if (size <= SMALL_MAX) return hak_alloc_class(size_class_compute(size));
   hak_init();
   return huge_alloc(size, MIN_ALIGN);
 }
@@ -98,7 +101,7 @@ static void *aligned_alloc_pow2(size_t alignment, size_t size) {
      * guarantee one exists. */
     unsigned cls = size_class(need);
     while (hak_class_size[cls] % alignment != 0) cls++;
-    return hak_alloc_inline(hak_class_size[cls]);
+    return hak_alloc_class(cls);
   }
   hak_init();
   return huge_alloc(size, alignment);

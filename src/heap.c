@@ -69,7 +69,7 @@ heap_t *heap_for_thread(void) {
     return &hak_heap_empty;   /* no memory: this call is served without a cache */
   }
   memset(h, 0, sizeof *h);
-  for (unsigned i = 0; i < NUM_CLASSES; i++) h->cache[i].cap = class_cap(i);
+  for (unsigned i = 0; i < NUM_CLASSES; i++) h->cache[i].cap = h->cache[i].room = class_cap(i);
   h->hint_ss = HINT_NONE;
   h->state = HEAP_LIVE;
   h->prev = NULL;

@@ -22,6 +22,7 @@
 #define LIKELY(x)    __builtin_expect(!!(x), 1)
 #define UNLIKELY(x)  __builtin_expect(!!(x), 0)
 #define NOINLINE     __attribute__((noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 #define COLD         __attribute__((cold, noinline))
 #define TLS_IE       __attribute__((tls_model("initial-exec")))
 
@@ -83,17 +84,23 @@ typedef struct slab_meta {
 
 /* Slab 0 holds the header and no blocks: its pages past the header are
  * never touched, so this costs address space, not memory, and every
- * block's offset in its slab is its address's low 16 bits. */
+ * block's offset in its slab is its address's low 16 bits.  The
+ * SuperSlab's own fields sit in slab 0's (unused) record, before its limit
+ * field, which stays 0: slab i's record is at base + 64 * i. */
 typedef struct superslab {
-  region_hdr_t       hdr;
-  uint32_t           free_mask;   /* bit i: slab i is free (pool lock) */
-  uint32_t           nfree;
-  struct superslab  *next, *prev; /* pool list of SuperSlabs that have free slabs */
-  slab_meta_t        slabs[SLABS_PER_SS];
+  union {
+    struct {
+      region_hdr_t       hdr;
+      uint32_t           free_mask;   /* bit i: slab i is free (pool lock) */
+      uint32_t           nfree;
+      struct superslab  *next, *prev; /* pool list of SuperSlabs that have free slabs */
+    };
+    slab_meta_t          slabs[SLABS_PER_SS];
+  };
 } superslab_t;
 
 #define SLAB_FIRST 1   /* slab 0 is the header */
-_Static_assert(sizeof(superslab_t) <= SLAB_SIZE, "SuperSlab header too big");
+_Static_assert(offsetof(slab_meta_t, limit) >= 32, "SuperSlab fields overlap slab 0's limit");
 
 typedef struct huge_hdr {
   region_hdr_t hdr;
@@ -149,8 +156,8 @@ static inline unsigned size_class(size_t size) {   /* size <= SMALL_MAX */
 
 typedef struct tcache {
   void    *head;
-  uint32_t count;
-  uint32_t cap;      /* 0 in the static heaps: every access takes the slow path */
+  uint32_t room;     /* cap minus the blocks cached; 0 in the static heaps: free takes the slow path */
+  uint32_t cap;
 } tcache_t;
 
 enum heap_state { HEAP_EMPTY, HEAP_LIVE, HEAP_DEAD, HEAP_SHARED };
@@ -172,7 +179,7 @@ typedef struct heap {
   struct heap    *next, *prev;         /* list of live heaps, or of free heaps (next only) */
 } heap_t;
 
-/* Starts out at the static empty heap, whose caches are empty with cap 0:
+/* Starts out at the static empty heap, whose caches are empty with room 0:
  * the fast paths need no "initialised yet?" test. */
 extern __thread heap_t *hak_tls_heap TLS_IE;
 extern heap_t hak_heap_empty;
@@ -200,8 +207,9 @@ void  tiny_fork_child(void);
 
 /* Slab of a block known to lie in a SuperSlab. */
 static inline slab_meta_t *slab_of(superslab_t *ss, const void *p) {
-  return &ss->slabs[((uintptr_t)p >> SLAB_SHIFT) & (SLABS_PER_SS - 1)];
+  return (slab_meta_t *)((uintptr_t)ss + (((uintptr_t)p >> (SLAB_SHIFT - 6)) & ((SLABS_PER_SS - 1) << 6)));
 }
+_Static_assert(sizeof(slab_meta_t) == 64, "slab_of assumes 64-byte slab records");
 /* True when p is the start of a block of slab m (false for a free slab):
  * one multiplication tests both "multiple of the block size" and "inside
  * the slab" (Lemire's divisibility test, with multiples k * size mapping
@@ -290,24 +298,27 @@ static inline void hak_init(void) {
 
 /* ---------------------------------------------------- the malloc entry points */
 
-void *hak_alloc_big(size_t size);                          /* size > SMALL_MAX */
+void *hak_alloc_big(size_t size);                          /* size > TINY_MAX */
 void  hak_free_slow(void *p, uintptr_t entry, const char *func);
 
 /* The fast paths, inlined into both hak_malloc/hak_free and malloc/free.
  * Instruction counts: README, "Fast paths". */
-static inline void *hak_alloc_inline(size_t size) {
-  if (UNLIKELY(size > SMALL_MAX)) return hak_alloc_big(size);
-  unsigned cls = size_class(size);
+static ALWAYS_INLINE void *hak_alloc_class(unsigned cls) {
   heap_t *h = hak_tls_heap;
   tcache_t *c = &h->cache[cls];
   void *p = c->head;
   if (UNLIKELY(p == NULL)) return tiny_alloc_slow(h, cls);
   c->head = *(void **)p;
-  c->count--;
+  c->room++;
   return p;
 }
 
-static inline void hak_free_inline(void *p, const char *func) {
+static ALWAYS_INLINE void *hak_alloc_inline(size_t size) {
+  if (UNLIKELY(size > TINY_MAX)) return hak_alloc_big(size);   /* mid classes too */
+  return hak_alloc_class(hak_class_of_small[(size + 15) >> 4]);
+}
+
+static ALWAYS_INLINE void hak_free_inline(void *p, const char *func) {
   heap_t *h = hak_tls_heap;
   uintptr_t base = (uintptr_t)p & ~(SS_SIZE - 1);
   /* The hint names a SuperSlab that cannot be unmapped while it is the
@@ -321,10 +332,10 @@ static inline void hak_free_inline(void *p, const char *func) {
   if (UNLIKELY(!slab_block_valid(m, p))) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
   if (UNLIKELY(atomic_load_explicit(&m->owner, memory_order_relaxed) != h)) { tiny_free_remote(h, m, p); return; }
   tcache_t *c = &h->cache[m->cls];
-  if (UNLIKELY(c->count >= c->cap || p == c->head)) { tiny_free_slow(h, m, p); return; }
+  if (UNLIKELY(c->room == 0 || p == c->head)) { tiny_free_slow(h, m, p); return; }
   *(void **)p = c->head;
   c->head = p;
-  c->count++;
+  c->room--;
 }
 
 #endif

@@ -270,7 +270,8 @@ static void *cache_detach(tcache_t *c, uint32_t keep) {
     chain = *(void **)last;
     *(void **)last = NULL;
   }
-  c->count = keep < c->count ? keep : c->count;
+  uint32_t count = c->cap - c->room;
+  c->room = c->cap - (keep < count ? keep : count);
   return chain;
 }
 
@@ -298,26 +299,26 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
   if (c->head == NULL) {
     uint32_t n = heap_take(h, cls, c->cap / 2 ? c->cap / 2 : 1, &c->head);
     if (n == 0) { errno = ENOMEM; return NULL; }
-    c->count = n;
+    c->room -= n;
     h->counters.refills++;
   }
   errno = saved;
   void *p = c->head;
   c->head = *(void **)p;
-  c->count--;
+  c->room++;
   return p;
 }
 
 void tiny_free_slow(heap_t *h, slab_meta_t *m, void *p) {
   tcache_t *c = &h->cache[m->cls];
   if (p == c->head) hak_fatal_pointer("free", "double free of", p);
-  if (c->count >= c->cap) {
+  if (c->room == 0) {
     h->counters.flushes++;
     heap_give(h, cache_detach(c, c->cap / 2), true);
   }
   *(void **)p = c->head;
   c->head = p;
-  c->count++;
+  c->room--;
 }
 
 /* The free of a block whose slab is an orphan, under the orphan lock;
