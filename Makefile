@@ -51,7 +51,8 @@ TESTS_API = test_api test_internal test_stress test_misuse
 TESTS_PRELOAD = test_preload test_fork test_startup test_oom
 PROGRAMS = $(TESTS_API:%=$(BUILD)/tests/%) $(TESTS_PRELOAD:%=$(BUILD)/tests/%) \
   $(BUILD)/tests/test_cxx $(BUILD)/tests/libtlsdyn.so $(BUILD)/tests/libexitlate.so $(BUILD)/tests/test_static \
-  $(BUILD)/bench/bench_random_mixed $(BUILD)/bench/runstat $(BUILD)/bench/fastpath
+  $(BUILD)/bench/bench_random_mixed $(BUILD)/bench/bench_tiny_hot $(BUILD)/bench/bench_xthread \
+  $(BUILD)/bench/bench_live $(BUILD)/bench/runstat $(BUILD)/bench/fastpath
 programs: $(PROGRAMS)
 
 $(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/libhakmem-api.a
@@ -80,7 +81,7 @@ $(BUILD)/tests/test_static: tests/test_preload.c tests/check.h $(BUILD)/libhakme
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -DHAKMEM_STATIC_TEST $< -o $@ $(BUILD)/libhakmem.a -ldl
 
-$(BUILD)/bench/%: bench/%.c
+$(BUILD)/bench/%: bench/%.c bench/common.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -pthread $< -o $@ -ldl
 

@@ -32,9 +32,15 @@ benches=(
   "random_mixed_ws100k|$out/bench_random_mixed 3000000 100000 42"
   "random_mixed_8_64|$out/bench_random_mixed 10000000 256 42 8 64"
   "random_mixed_16_32k|$out/bench_random_mixed 3000000 2000 42 16 32768"
+  "random_mixed_1m|$out/bench_random_mixed 1000000 256 42"
+  "tiny_hot|$out/bench_tiny_hot 1000000"
+  "xthread_2_threads|$out/bench_xthread 1 2000000"
+  "live_1m_16B|$out/bench_live 16"
+  "live_1m_48B|$out/bench_live 48"
+  "live_1m_100B|$out/bench_live 100"
 )
 
-echo "bench,allocator,run,metric,wall_s,cpu_s,maxrss_kb" >"$csv"
+echo "bench,allocator,run,metric,wall_s,cpu_s,maxrss_kb,superslabs_peak,bytes_mapped_peak" >"$csv"
 for run in $(seq 1 "$RUNS"); do
   for b in "${benches[@]}"; do
     name=${b%%|*}
@@ -44,7 +50,7 @@ for run in $(seq 1 "$RUNS"); do
       lib=${a#*:}
       rm -f "$tmp/stat"
       if [ -n "$lib" ]; then
-        env HAKMEM_STATS=1 LD_PRELOAD="$lib" "$out/runstat" "$tmp/stat" $cmd >"$tmp/out" 2>"$tmp/err"
+        "$out/runstat" "$tmp/stat" env HAKMEM_STATS=1 LD_PRELOAD="$lib" $cmd >"$tmp/out" 2>"$tmp/err"
       else
         "$out/runstat" "$tmp/stat" $cmd >"$tmp/out" 2>"$tmp/err"
       fi
@@ -63,14 +69,16 @@ for run in $(seq 1 "$RUNS"); do
       fi
       metric=$(sed -n 's/^[a-z_]*: \([0-9.]*\) M ops\/s.*/\1/p' "$tmp/out")
       read -r wall cpu rss _ <"$tmp/stat"
-      echo "$name,$aname,$run,$metric,$wall,$cpu,$rss" >>"$csv"
+      ssp=$(sed -n 's/^hakmem: superslabs_peak //p' "$tmp/err")
+      mapp=$(sed -n 's/^hakmem: bytes_mapped_peak //p' "$tmp/err")
+      echo "$name,$aname,$run,$metric,$wall,$cpu,$rss,$ssp,$mapp" >>"$csv"
     done
   done
   echo "run $run of $RUNS done"
 done
 
 # Medians per benchmark and allocator, with ratios to glibc and mimalloc.
-awk -F, 'NR > 1 { k = $1 "," $2; m[k] = m[k] " " $4; r[k] = r[k] " " $7; if (!($1 in seenb)) { seenb[$1] = 1; bo[++nb] = $1 }
+awk -F, 'NR > 1 { k = $1 "," $2; m[k] = m[k] " " $4; r[k] = r[k] " " $7; if ($8 != "") { sp[$1] = sp[$1] " " $8; mp[$1] = mp[$1] " " $9 } if (!($1 in seenb)) { seenb[$1] = 1; bo[++nb] = $1 }
                if (!($2 in seena)) { seena[$2] = 1; ao[++na] = $2 } }
   function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
                                          return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
@@ -87,5 +95,7 @@ awk -F, 'NR > 1 { k = $1 "," $2; m[k] = m[k] " " $4; r[k] = r[k] " " $7; if (!($
     printf "\ngeometric mean of hakmem speed: %.2fx glibc", exp(lg / nb)
     if (nm) printf ", %.2fx mimalloc", exp(lm / nm)
     printf " (%d benchmarks, medians of the runs)\n", nb
+    printf "\nhakmem, medians: SuperSlabs at peak and MiB mapped at peak (all tiers)\n"
+    for (i = 1; i <= nb; i++) { b = bo[i]; if (b in sp) printf "%-22s %4d %8.1f\n", b, median(sp[b]), median(mp[b]) / 1048576 }
   }' "$csv"
 echo "every run: $csv"
