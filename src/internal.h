@@ -74,10 +74,10 @@ typedef struct slab_meta {
   _Atomic(struct heap *) owner;
   uint64_t           div_magic;   /* UINT64_MAX / block_size + 1 */
   struct slab_meta  *next, *prev; /* the owner's (or the orphan) list */
-  uint32_t           limit;       /* capacity * (block_size * div_magic mod 2^64); 0 while free */
+  uint64_t           limit;       /* capacity * (block_size * div_magic mod 2^64); 0 while free */
   uint16_t           used;        /* blocks out of the slab: in use, cached, or on remote */
-  uint16_t           capacity;
   uint16_t           carved;      /* blocks handed out by bumping so far */
+  uint16_t           cache_off;   /* cls * sizeof(tcache_t): the owner's cache, by one add */
   uint8_t            cls;
   uint8_t            full;        /* on the owner's full list */
 } __attribute__((aligned(64))) slab_meta_t;   /* a power of two: indexed by a shift */
@@ -140,7 +140,7 @@ void registry_clear(void *base, size_t size);
 /* ----------------------------------------------------------- size classes */
 
 extern const uint32_t hak_class_size[NUM_CLASSES];
-extern const uint8_t  hak_class_of_small[TINY_MAX / 16 + 1];   /* (size + 15) / 16 -> class */
+extern const uint16_t hak_cache_off_small[TINY_MAX / 16 + 1];   /* (size + 15) / 16 -> class * sizeof(tcache_t) */
 
 static inline unsigned size_class_compute(size_t size) {
   if (size <= 256) return size <= 16 ? 0 : (unsigned)((size + 15) >> 4) - 1;
@@ -148,7 +148,7 @@ static inline unsigned size_class_compute(size_t size) {
   return 16 + (k - 8) * 8 + (unsigned)((size - 1) >> (k - 3)) - 8;
 }
 static inline unsigned size_class(size_t size) {   /* size <= SMALL_MAX */
-  if (LIKELY(size <= TINY_MAX)) return hak_class_of_small[(size + 15) >> 4];
+  if (LIKELY(size <= TINY_MAX)) return hak_cache_off_small[(size + 15) >> 4] / 16u;
   return size_class_compute(size);
 }
 
@@ -204,6 +204,8 @@ void  tiny_heap_trim(heap_t *h);        /* flush caches, release every empty sla
 void  tiny_fork_prepare(void);
 void  tiny_fork_parent(void);
 void  tiny_fork_child(void);
+
+static inline uint32_t slab_capacity(const slab_meta_t *m) { return (uint32_t)(SLAB_SIZE / hak_class_size[m->cls]); }
 
 /* Slab of a block known to lie in a SuperSlab. */
 static inline slab_meta_t *slab_of(superslab_t *ss, const void *p) {
@@ -303,19 +305,22 @@ void  hak_free_slow(void *p, uintptr_t entry, const char *func);
 
 /* The fast paths, inlined into both hak_malloc/hak_free and malloc/free.
  * Instruction counts: README, "Fast paths". */
-static ALWAYS_INLINE void *hak_alloc_class(unsigned cls) {
+/* off: the class's cache offset, cls * sizeof(tcache_t) */
+static ALWAYS_INLINE void *hak_alloc_off(size_t off) {
   heap_t *h = hak_tls_heap;
-  tcache_t *c = &h->cache[cls];
+  tcache_t *c = (tcache_t *)((char *)h->cache + off);
   void *p = c->head;
-  if (UNLIKELY(p == NULL)) return tiny_alloc_slow(h, cls);
+  if (UNLIKELY(p == NULL)) return tiny_alloc_slow(h, (unsigned)(off / sizeof(tcache_t)));
   c->head = *(void **)p;
   c->room++;
   return p;
 }
 
+static ALWAYS_INLINE void *hak_alloc_class(unsigned cls) { return hak_alloc_off(cls * sizeof(tcache_t)); }
+
 static ALWAYS_INLINE void *hak_alloc_inline(size_t size) {
   if (UNLIKELY(size > TINY_MAX)) return hak_alloc_big(size);   /* mid classes too */
-  return hak_alloc_class(hak_class_of_small[(size + 15) >> 4]);
+  return hak_alloc_off(hak_cache_off_small[(size + 15) >> 4]);
 }
 
 static ALWAYS_INLINE void hak_free_inline(void *p, const char *func) {
@@ -330,8 +335,10 @@ static ALWAYS_INLINE void hak_free_inline(void *p, const char *func) {
   }
   slab_meta_t *m = slab_of((superslab_t *)base, p);
   if (UNLIKELY(!slab_block_valid(m, p))) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
-  if (UNLIKELY(atomic_load_explicit(&m->owner, memory_order_relaxed) != h)) { tiny_free_remote(h, m, p); return; }
-  tcache_t *c = &h->cache[m->cls];
+  /* A plain read of the owner: only this thread ever stores h there, so a
+   * stale value can only differ from h, which the slow path re-reads. */
+  if (UNLIKELY(*(heap_t *const *)&m->owner != h)) { tiny_free_remote(h, m, p); return; }
+  tcache_t *c = (tcache_t *)((char *)h->cache + m->cache_off);
   if (UNLIKELY(c->room == 0 || p == c->head)) { tiny_free_slow(h, m, p); return; }
   *(void **)p = c->head;
   c->head = p;

@@ -72,15 +72,15 @@ static void slab_init(slab_meta_t *m, unsigned cls, heap_t *owner) {
   m->free = NULL;
   atomic_store_explicit(&m->remote, NULL, memory_order_relaxed);
   m->div_magic = UINT64_MAX / bs + 1;
-  m->capacity = (uint16_t)(SLAB_SIZE / bs);
   m->used = 0;
   m->carved = 0;
   m->cls = (uint8_t)cls;
+  m->cache_off = (uint16_t)(cls * sizeof(tcache_t));
   m->full = 0;
   m->next = m->prev = NULL;
   /* multiples k * bs map to k * e under the multiplication (see slab_block_valid) */
   uint32_t e = (uint32_t)(bs * m->div_magic);   /* 0 for powers of two: every multiple is a block */
-  m->limit = e ? (uint32_t)m->capacity * e : 1;
+  m->limit = e ? (uint64_t)slab_capacity(m) * e : 1;
   atomic_store_explicit(&m->owner, owner, memory_order_release);
 }
 

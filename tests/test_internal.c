@@ -21,6 +21,7 @@ static void test_size_classes(void) {
   for (size_t n = 0; n <= SMALL_MAX; n++) {
     unsigned c = size_class(n);
     CHECK_QUIET(c == size_class_compute(n));
+    if (n <= TINY_MAX) CHECK_QUIET(hak_cache_off_small[(n + 15) >> 4] == c * sizeof(tcache_t));
     CHECK_QUIET(hak_class_size[c] >= n);
     CHECK_QUIET(c == 0 || hak_class_size[c - 1] < n);   /* the smallest class that fits */
     if (n > 256 && (hak_class_size[c] - n) * worst_den > worst_num * n) { worst_num = hak_class_size[c] - n; worst_den = n; }
@@ -82,12 +83,12 @@ static void test_pool(void) {
     uint8_t *start = (uint8_t *)ss + (size_t)idx * SLAB_SIZE;
     uint32_t bs = hak_class_size[cls];
     CHECK(idx >= SLAB_FIRST && m->cls == cls && atomic_load(&m->owner) == owner);
-    CHECK(m->capacity == SLAB_SIZE / bs && m->used == 0 && m->carved == 0);
+    CHECK(slab_capacity(m) == SLAB_SIZE / bs && m->used == 0 && m->carved == 0);
     CHECK(slab_of(ss, start) == m && slab_of(ss, start + SLAB_SIZE - 1) == m);
     /* exactly the blocks are valid: first, last, not between, not past */
-    CHECK(slab_block_valid(m, start) && slab_block_valid(m, start + (size_t)(m->capacity - 1) * bs));
+    CHECK(slab_block_valid(m, start) && slab_block_valid(m, start + (size_t)(slab_capacity(m) - 1) * bs));
     CHECK(!slab_block_valid(m, start + 8) && (bs == 16 || !slab_block_valid(m, start + bs - 16)));
-    if ((size_t)m->capacity * bs < SLAB_SIZE) CHECK(!slab_block_valid(m, start + (size_t)m->capacity * bs));
+    if ((size_t)slab_capacity(m) * bs < SLAB_SIZE) CHECK(!slab_block_valid(m, start + (size_t)slab_capacity(m) * bs));
     CHECK(!slab_block_valid(&ss->slabs[0], (uint8_t *)ss + 4096));   /* the header slab */
   }
   CHECK(atomic_load(&hak_stats.superslabs) >= before + 1);
