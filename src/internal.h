@@ -335,9 +335,9 @@ static ALWAYS_INLINE void hak_free_inline(void *p, const char *func) {
   }
   slab_meta_t *m = slab_of((superslab_t *)base, p);
   if (UNLIKELY(!slab_block_valid(m, p))) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
-  /* A plain read of the owner: only this thread ever stores h there, so a
-   * stale value can only differ from h, which the slow path re-reads. */
-  if (UNLIKELY(*(heap_t *const *)&m->owner != h)) { tiny_free_remote(h, m, p); return; }
+  /* Relaxed: only this thread ever stores h there, so a stale value can
+   * only differ from h, and the slow path reads it again. */
+  if (UNLIKELY(atomic_load_explicit(&m->owner, memory_order_relaxed) != h)) { tiny_free_remote(h, m, p); return; }
   tcache_t *c = (tcache_t *)((char *)h->cache + m->cache_off);
   if (UNLIKELY(c->room == 0 || p == c->head)) { tiny_free_slow(h, m, p); return; }
   *(void **)p = c->head;
