@@ -24,6 +24,16 @@ void *hak_alloc_big(size_t size) {
   return huge_alloc(size, MIN_ALIGN);
 }
 
+void hak_free_unhinted(heap_t *h, void *p, const char *func) {
+  uintptr_t base = (uintptr_t)p & ~(SS_SIZE - 1);
+  uintptr_t e = registry_lookup(p);
+  if (UNLIKELY(e != base || e == 0)) { hak_free_slow(p, e, func); return; }
+  slab_meta_t *m = slab_of((superslab_t *)base, p);
+  if (slab_block_valid(m, p) && atomic_load_explicit(&m->owner, memory_order_relaxed) == h)
+    h->hint[(base >> SS_SHIFT) & (HINTS - 1)] = base;   /* h owns a slab there */
+  hak_free_in_slab(h, m, p, func);
+}
+
 void hak_free_slow(void *p, uintptr_t entry, const char *func) {
   if (p == NULL) return;
   huge_hdr_t *h = registry_huge(entry);

@@ -13,8 +13,8 @@
 
 #include <string.h>
 
-heap_t hak_heap_empty = { .state = HEAP_EMPTY, .hint_ss = HINT_NONE };
-heap_t hak_heap_dead = { .state = HEAP_DEAD, .hint_ss = HINT_NONE };
+heap_t hak_heap_empty = { .state = HEAP_EMPTY, .hint = HINTS_NONE };
+heap_t hak_heap_dead = { .state = HEAP_DEAD, .hint = HINTS_NONE };
 __thread heap_t *hak_tls_heap TLS_IE = &hak_heap_empty;
 
 static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -70,7 +70,7 @@ heap_t *heap_for_thread(void) {
   }
   memset(h, 0, sizeof *h);
   for (unsigned i = 0; i < NUM_CLASSES; i++) h->cache[i].cap = h->cache[i].room = class_cap(i);
-  h->hint_ss = HINT_NONE;
+  for (unsigned i = 0; i < HINTS; i++) h->hint[i] = HINT_NONE;
   h->state = HEAP_LIVE;
   h->prev = NULL;
   h->next = live_heaps;

@@ -168,10 +168,15 @@ typedef struct heap_counters {
 } heap_counters_t;
 
 #define HINT_NONE ((uintptr_t)1)   /* never equal to a 2 MiB-aligned base */
+#define HINTS 8                    /* one cache line */
+#define HINTS_NONE { HINT_NONE, HINT_NONE, HINT_NONE, HINT_NONE, HINT_NONE, HINT_NONE, HINT_NONE, HINT_NONE }
 
 typedef struct heap {
+  /* SuperSlabs in which this heap owns a slab (so they cannot be unmapped
+   * while named here), direct-mapped by their address: free skips the
+   * registry for them.  Entries are cleared when the heap releases a slab. */
+  uintptr_t       hint[HINTS];
   tcache_t        cache[NUM_CLASSES];
-  uintptr_t       hint_ss;             /* a SuperSlab in which this heap owns a slab, or HINT_NONE */
   int             state;
   slab_meta_t    *avail[NUM_CLASSES];  /* owned slabs that may have blocks */
   slab_meta_t    *full[NUM_CLASSES];   /* owned slabs found exhausted */
@@ -323,26 +328,34 @@ static ALWAYS_INLINE void *hak_alloc_inline(size_t size) {
   return hak_alloc_off(hak_cache_off_small[(size + 15) >> 4]);
 }
 
-static ALWAYS_INLINE void hak_free_inline(void *p, const char *func) {
-  heap_t *h = hak_tls_heap;
-  uintptr_t base = (uintptr_t)p & ~(SS_SIZE - 1);
-  /* The hint names a SuperSlab that cannot be unmapped while it is the
-   * hint (this heap owns a slab in it); anything else is checked in the
-   * registry before a header is read. */
-  if (UNLIKELY(base != h->hint_ss)) {
-    uintptr_t e = registry_lookup(p);
-    if (UNLIKELY(e != base || e == 0)) { hak_free_slow(p, e, func); return; }
-  }
-  slab_meta_t *m = slab_of((superslab_t *)base, p);
-  if (UNLIKELY(!slab_block_valid(m, p))) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
-  /* Relaxed: only this thread ever stores h there, so a stale value can
-   * only differ from h, and the slow path reads it again. */
-  if (UNLIKELY(atomic_load_explicit(&m->owner, memory_order_relaxed) != h)) { tiny_free_remote(h, m, p); return; }
+/* Frees block p of slab m, which heap h owns: onto the thread cache. */
+static ALWAYS_INLINE void hak_free_owned(heap_t *h, slab_meta_t *m, void *p) {
   tcache_t *c = (tcache_t *)((char *)h->cache + m->cache_off);
   if (UNLIKELY(c->room == 0 || p == c->head)) { tiny_free_slow(h, m, p); return; }
   *(void **)p = c->head;
   c->head = p;
   c->room--;
+}
+
+/* Checks p against slab m's blocks and owner, then frees it. */
+static ALWAYS_INLINE void hak_free_in_slab(heap_t *h, slab_meta_t *m, void *p, const char *func) {
+  if (UNLIKELY(!slab_block_valid(m, p))) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
+  /* Relaxed: only this thread ever stores h there, so a stale value can
+   * only differ from h, and the slow path reads it again. */
+  if (UNLIKELY(atomic_load_explicit(&m->owner, memory_order_relaxed) != h)) { tiny_free_remote(h, m, p); return; }
+  hak_free_owned(h, m, p);
+}
+
+void hak_free_unhinted(heap_t *h, void *p, const char *func);   /* the registry path */
+
+static ALWAYS_INLINE void hak_free_inline(void *p, const char *func) {
+  heap_t *h = hak_tls_heap;
+  uintptr_t base = (uintptr_t)p & ~(SS_SIZE - 1);
+  /* A hinted SuperSlab cannot be unmapped meanwhile (this heap owns a slab
+   * in it); anything else goes through the registry before a header is
+   * read. */
+  if (UNLIKELY(base != h->hint[(base >> SS_SHIFT) & (HINTS - 1)])) { hak_free_unhinted(h, p, func); return; }
+  hak_free_in_slab(h, slab_of((superslab_t *)base, p), p, func);
 }
 
 #endif

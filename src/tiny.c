@@ -68,7 +68,7 @@ typedef struct orphan_ring {
 
 static orphan_ring_t orphans[NUM_CLASSES];
 static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
-static heap_t shared_heap = { .state = HEAP_SHARED, .hint_ss = HINT_NONE };
+static heap_t shared_heap = { .state = HEAP_SHARED, .hint = HINTS_NONE };
 
 /* ------------------------------------------------------------ slab rings */
 
@@ -159,9 +159,12 @@ static uint32_t take_blocks(slab_meta_t *m, uint32_t want, void **head) {
   return n;
 }
 
+static uintptr_t *hint_of(heap_t *h, const void *ss) { return &h->hint[((uintptr_t)ss >> SS_SHIFT) & (HINTS - 1)]; }
+
 static void release_slab(heap_t *h, slab_meta_t **ring, slab_meta_t *m) {
   ring_remove(ring, m);
-  h->hint_ss = HINT_NONE;   /* the hint's SuperSlab may go away with this slab */
+  uintptr_t *hint = hint_of(h, m);
+  if (*hint == (uintptr_t)ss_of(m)) *hint = HINT_NONE;   /* the SuperSlab may go away with this slab */
   pool_release_slab(m);
 }
 
@@ -228,7 +231,7 @@ static uint32_t heap_take(heap_t *h, unsigned cls, uint32_t want, void **out) {
       if (m == NULL) m = pool_acquire_slab(cls, h);
       if (m == NULL) break;
       ring_push(&h->avail[cls], m);
-      h->hint_ss = (uintptr_t)ss_of(m);
+      *hint_of(h, m) = (uintptr_t)ss_of(m);
     }
     n += take_blocks(m, want - n, out);
     if (n == want) break;
@@ -387,7 +390,7 @@ static void heap_sweep(heap_t *h, unsigned cls, bool orphan) {
       ring_push(&h->avail[cls], m);
     }
   }
-  h->hint_ss = HINT_NONE;
+  for (unsigned i = 0; i < HINTS; i++) h->hint[i] = HINT_NONE;
 }
 
 void tiny_heap_release(heap_t *h) {
