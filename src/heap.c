@@ -69,6 +69,7 @@ heap_t *heap_for_thread(void) {
     return &hak_heap_empty;   /* no memory: this call is served without a cache */
   }
   memset(h, 0, sizeof *h);
+  pthread_mutex_init(&h->lock, NULL);
   for (unsigned i = 0; i < NUM_CLASSES; i++) h->cache[i].cap = h->cache[i].room = class_cap(i);
   for (unsigned i = 0; i < HINTS; i++) h->hint[i] = HINT_NONE;
   h->state = HEAP_LIVE;
@@ -124,9 +125,11 @@ void heap_thread_exit(void *arg) {
 /* malloc_trim: the calling thread's caches and empty slabs, and emptied orphans. */
 void heap_trim_current(void) { tiny_heap_trim(hak_tls_heap); }
 
-/* fork: every lock is taken in a fixed order (heaps, classes, pool) */
+/* fork: every lock is taken in a fixed order: the heap list, each heap,
+ * the shared heap, the orphan rings, the pool */
 void heap_fork_prepare(void) {
   pthread_mutex_lock(&heaps_lock);
+  for (heap_t *h = live_heaps; h != NULL; h = h->next) pthread_mutex_lock(&h->lock);
   tiny_fork_prepare();
   pool_fork_prepare();
 }
@@ -134,6 +137,7 @@ void heap_fork_prepare(void) {
 void heap_fork_parent(void) {
   pool_fork_parent();
   tiny_fork_parent();
+  for (heap_t *h = live_heaps; h != NULL; h = h->next) pthread_mutex_unlock(&h->lock);
   pthread_mutex_unlock(&heaps_lock);
 }
 
@@ -143,6 +147,7 @@ void heap_fork_child(void) {
   pool_fork_child();
   tiny_fork_child();
   pthread_mutex_init(&heaps_lock, NULL);
+  for (heap_t *h = live_heaps; h != NULL; h = h->next) pthread_mutex_init(&h->lock, NULL);
   heap_t *self = hak_tls_heap;
   heap_t *h = live_heaps;
   while (h != NULL) {

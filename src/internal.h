@@ -181,6 +181,10 @@ typedef struct heap {
   slab_meta_t    *avail[NUM_CLASSES];  /* owned slabs that may have blocks */
   slab_meta_t    *full[NUM_CLASSES];   /* owned slabs found exhausted */
   heap_counters_t counters;
+  /* Held by the owner thread across its slow paths (refill, flush, sweep),
+   * uncontended but for fork: the prepare handler takes every heap's, so a
+   * fork child never finds a dead thread's slab rings half updated. */
+  pthread_mutex_t lock;
   struct heap    *next, *prev;         /* list of live heaps, or of free heaps (next only) */
 } heap_t;
 

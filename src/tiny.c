@@ -222,6 +222,19 @@ static slab_meta_t *full_with_remote(heap_t *h, unsigned cls) {
 /* Takes up to want blocks of class cls for heap h onto the chain *out;
  * returns the count (0: out of memory). */
 static uint32_t heap_take(heap_t *h, unsigned cls, uint32_t want, void **out) {
+  /* One full slab per refill is looked at even while others have room, so
+   * that slabs emptied by other threads' frees go back to the pool. */
+  slab_meta_t *f = h->full[cls];
+  if (f != NULL) {
+    h->full[cls] = f->next;
+    if (atomic_load_explicit(&f->remote, memory_order_relaxed) != NULL) {
+      ring_remove(&h->full[cls], f);
+      f->full = 0;
+      h->counters.remote_collected += collect_remote(f);
+      ring_push(&h->avail[cls], f);
+      if (f->used == 0 && f->next != f) release_slab(h, &h->avail[cls], f);
+    }
+  }
   uint32_t n = 0;
   while (n < want) {
     slab_meta_t *m = h->avail[cls];
@@ -308,7 +321,9 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
   }
   tcache_t *c = &h->cache[cls];
   if (c->head == NULL) {
+    pthread_mutex_lock(&h->lock);
     uint32_t n = heap_take(h, cls, c->cap / 2 ? c->cap / 2 : 1, &c->head);
+    pthread_mutex_unlock(&h->lock);
     if (n == 0) { errno = ENOMEM; return NULL; }
     c->room -= n;
     h->counters.refills++;
@@ -325,7 +340,9 @@ void tiny_free_slow(heap_t *h, slab_meta_t *m, void *p) {
   if (p == c->head) hak_fatal_pointer("free", "double free of", p);
   if (c->room == 0) {
     h->counters.flushes++;
+    pthread_mutex_lock(&h->lock);
     heap_give(h, cache_detach(c, c->cap / 2), true);
+    pthread_mutex_unlock(&h->lock);
   }
   *(void **)p = c->head;
   c->head = p;
@@ -394,18 +411,23 @@ static void heap_sweep(heap_t *h, unsigned cls, bool orphan) {
 }
 
 void tiny_heap_release(heap_t *h) {
+  pthread_mutex_lock(&h->lock);
   for (unsigned cls = 0; cls < NUM_CLASSES; cls++) {
     heap_give(h, cache_detach(&h->cache[cls], 0), true);
     heap_sweep(h, cls, true);
   }
+  pthread_mutex_unlock(&h->lock);
 }
 
 void tiny_heap_trim(heap_t *h) {
+  if (h->state == HEAP_LIVE) pthread_mutex_lock(&h->lock);
+  pthread_mutex_lock(&shared_lock);
   for (unsigned cls = 0; cls < NUM_CLASSES; cls++) {
     if (h->state == HEAP_LIVE) {
       heap_give(h, cache_detach(&h->cache[cls], 0), true);
       heap_sweep(h, cls, false);
     }
+    heap_sweep(&shared_heap, cls, false);
     /* orphans emptied by frees that arrived after their owner left */
     orphan_ring_t *o = &orphans[cls];
     if (atomic_load_explicit(&o->count, memory_order_relaxed) == 0) continue;
@@ -425,6 +447,8 @@ void tiny_heap_trim(heap_t *h) {
     o->head = keep;
     pthread_mutex_unlock(&o->lock);
   }
+  pthread_mutex_unlock(&shared_lock);
+  if (h->state == HEAP_LIVE) pthread_mutex_unlock(&h->lock);
 }
 
 void tiny_fork_prepare(void) {
