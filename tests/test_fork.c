@@ -55,7 +55,36 @@ static void *parker(void *arg) {
   return NULL;
 }
 
+/* Short-lived threads that leave blocks behind in a shared array, so that
+ * forks land while threads exit (their slabs half orphaned) and children
+ * free blocks of slabs whose owner is gone. */
+#define SHARED 1024
+static _Atomic(void *) shared_blocks[SHARED];
+
+static void *short_lived(void *arg) {
+  uint64_t s = (uintptr_t)arg * 0x9e3779b97f4a7c15ull + 1;
+  void *mine[128];
+  for (int i = 0; i < 128; i++) { s ^= s << 13; s ^= s >> 7; s ^= s << 17; mine[i] = malloc(1 + s % 1024); }
+  for (int i = 0; i < 128; i++) {
+    void *expected = NULL;
+    if ((i & 1) || !atomic_compare_exchange_strong(&shared_blocks[(s + (uint64_t)i * 7) % SHARED], &expected, mine[i])) free(mine[i]);
+  }
+  return NULL;
+}
+
+static void *churner(void *arg) {
+  (void)arg;
+  for (uintptr_t k = 1; !atomic_load(&stop); k++) {
+    pthread_t t;
+    pthread_create(&t, NULL, short_lived, (void *)k);
+    pthread_join(t, NULL);
+    for (int i = (int)(k & 1); i < SHARED; i += 2) free(atomic_exchange(&shared_blocks[i], NULL));
+  }
+  return NULL;
+}
+
 static void *child_thread(void *arg) {
+  for (int i = 0; i < SHARED; i++) free(atomic_exchange(&shared_blocks[i], NULL));
   char *p = malloc(100);
   strcpy(p, arg);
   return p;
@@ -91,6 +120,8 @@ int main(void) {
   while (!parked_ready) pthread_cond_wait(&park_cond, &park_lock);
   pthread_mutex_unlock(&park_lock);
   for (int i = 0; i < 3; i++) pthread_create(&w[i], NULL, worker, (void *)(uintptr_t)(i + 1));
+  pthread_t churn;
+  pthread_create(&churn, NULL, churner, NULL);
   int failed = 0, hung = 0, first_bad = -1;
   for (int k = 0; k < FORKS; k++) {
     pid_t pid = fork();
@@ -108,6 +139,7 @@ int main(void) {
   pthread_cond_broadcast(&park_cond);
   pthread_mutex_unlock(&park_lock);
   for (int i = 0; i < 3; i++) pthread_join(w[i], NULL);
+  pthread_join(churn, NULL);
   pthread_join(park, NULL);
   if (failed) fprintf(stderr, "%d of %d children failed (%d hung), first status %d\n", failed, FORKS, hung, first_bad);
   CHECK(failed == 0);
