@@ -8,8 +8,9 @@
  *   EINVAL (as glibc 2.38+ and mimalloc do); memalign rounds it up (glibc).
  * - A pointer that hakmem did not hand out, an interior pointer, or a block
  *   whose slab has been freed ends the process with a one-line message; so
- *   does freeing the block most recently freed by the same thread again.
- *   Other double frees are caught only by the debug build (later work). */
+ *   does freeing the block most recently freed by the same thread again, or
+ *   a double free that would make a slab's count of blocks in use negative.
+ *   Other double frees are left to the debug build (later work). */
 #include "internal.h"
 #include "../include/hakmem.h"
 

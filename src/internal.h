@@ -284,6 +284,7 @@ typedef struct hak_stats {
   _Atomic size_t remote_frees_heapless;     /* remote frees by threads without a heap */
   _Atomic size_t retired[6];                /* heap_counters_t of exited threads */
 } hak_stats_t;
+_Static_assert(sizeof(((hak_stats_t *)0)->retired) == sizeof(heap_counters_t), "one retired total per heap counter");
 extern hak_stats_t hak_stats;
 
 void stats_mapped(size_t bytes);     /* a region was mapped */
