@@ -72,14 +72,20 @@ typedef struct slab_meta {
   void              *free;        /* blocks given back by the owner */
   _Atomic(void *)    remote;      /* blocks freed by other threads */
   _Atomic(struct heap *) owner;
-  uint64_t           div_magic;   /* UINT64_MAX / block_size + 1 */
+  union {
+    uint64_t         div_magic;   /* in use: UINT64_MAX / block_size + 1 */
+    uint64_t         released_ms; /* free and dirty: when it was released (purge clock) */
+  };
   struct slab_meta  *next, *prev; /* the owner's (or the orphan) list */
   uint64_t           limit;       /* capacity * (block_size * div_magic mod 2^64); 0 while free */
   uint16_t           used;        /* blocks out of the slab: in use, cached, or on remote */
   uint16_t           carved;      /* blocks handed out by bumping so far */
   uint16_t           cache_off;   /* cls * sizeof(tcache_t): the owner's cache, by one add */
   uint8_t            cls;
-  uint8_t            full;        /* on the owner's full list */
+  union {
+    uint8_t          full;        /* in use: on the owner's full list */
+    uint8_t          dirty;       /* free: its pages are still resident (on the purge queue) */
+  };
 } __attribute__((aligned(64))) slab_meta_t;   /* a power of two: indexed by a shift */
 
 /* Slab 0 holds the header and no blocks: its pages past the header are
@@ -253,6 +259,8 @@ size_t os_page_size(void);
 void  *os_map_aligned(size_t size, size_t alignment);   /* NULL + errno ENOMEM on failure */
 void   os_unmap(void *p, size_t size);
 void   os_no_huge_pages(void *p, size_t size);
+void   os_purge(void *p, size_t size);       /* give the pages back; they read as zero after */
+uint64_t os_now_ms(void);
 bool   os_remap_in_place(void *p, size_t old_size, size_t new_size);
 bool   os_remap_to(void *p, size_t size, void *dest);
 bool   os_secure_mode(void);
@@ -267,6 +275,7 @@ void   os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void
 /* -------------------------------------------------------------- options */
 
 enum hak_option {
+  OPT_PURGE_DELAY_MS,
   OPT_STATS,
   OPT_VERBOSE,
   OPT_COUNT
@@ -282,6 +291,7 @@ typedef struct hak_stats {
   _Atomic size_t huge_count, huge_bytes, huge_allocs;
   _Atomic size_t heaps, threads_exited;
   _Atomic size_t remote_frees_heapless;     /* remote frees by threads without a heap */
+  _Atomic size_t slabs_purged;              /* free slabs whose pages went back to the OS */
   _Atomic size_t retired[6];                /* heap_counters_t of exited threads */
 } hak_stats_t;
 _Static_assert(sizeof(((hak_stats_t *)0)->retired) == sizeof(heap_counters_t), "one retired total per heap counter");

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -65,6 +66,20 @@ void os_no_huge_pages(void *p, size_t size) {
   int saved = errno;
   madvise(p, size, MADV_NOHUGEPAGE);
   errno = saved;
+}
+
+/* MADV_DONTNEED, not MADV_FREE: the pages must leave the resident set now,
+ * not when the machine runs short of memory. */
+void os_purge(void *p, size_t size) {
+  int saved = errno;
+  madvise(p, size, MADV_DONTNEED);
+  errno = saved;
+}
+
+uint64_t os_now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
 }
 
 void os_unmap(void *p, size_t size) {

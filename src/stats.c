@@ -54,6 +54,7 @@ HAK_EXPORT void hak_stats_print(int fd) {
   }
   put_line(fd, "bytes_mapped_now", "", LOAD(mapped));
   put_line(fd, "bytes_mapped_peak", "", LOAD(mapped_peak));
+  put_line(fd, "slabs_purged", "", LOAD(slabs_purged));
   put_line(fd, "huge_now", "", LOAD(huge_count));
   put_line(fd, "huge_bytes_now", "", LOAD(huge_bytes));
   put_line(fd, "huge_allocs", "", LOAD(huge_allocs));

@@ -5,7 +5,13 @@
  * no memory.  Slabs are not tied to a class: the pool hands any free slab
  * to the heap and class that ask, and takes it back when it empties.  One
  * wholly free SuperSlab stays mapped to absorb churn; further ones go back
- * to the OS at once. */
+ * to the OS at once.
+ *
+ * A released slab keeps its pages for HAKMEM_PURGE_DELAY_MS, so that memory
+ * reused soon costs no page faults; the slabs waiting are queued in release
+ * order, and every pool operation purges (MADV_DONTNEED) those whose delay
+ * has passed.  No background thread: a process that stops calling into the
+ * pool keeps what it had until its next call or malloc_trim. */
 #include "internal.h"
 
 #include <errno.h>
@@ -17,6 +23,7 @@ static superslab_t *avail;        /* SuperSlabs with a free slab; wholly free on
 static superslab_t *avail_tail;
 static unsigned     empty_count;  /* wholly free SuperSlabs still mapped */
 static size_t       class_slabs[NUM_CLASSES];   /* slabs in use per class (pool lock) */
+static slab_meta_t *dirty_head, *dirty_tail;    /* free slabs with resident pages, oldest first */
 
 #define ALL_SLABS (0xffffffffu & ~((1u << SLAB_FIRST) - 1))
 #define USABLE_SLABS (SLABS_PER_SS - SLAB_FIRST)
@@ -60,7 +67,40 @@ static superslab_t *superslab_map(void) {
   return ss;
 }
 
+static void dirty_remove(slab_meta_t *m) {
+  if (m->prev) m->prev->next = m->next; else dirty_head = m->next;
+  if (m->next) m->next->prev = m->prev; else dirty_tail = m->prev;
+  m->next = m->prev = NULL;
+  m->dirty = 0;
+}
+
+static void dirty_push(slab_meta_t *m, uint64_t now) {
+  m->released_ms = now;
+  m->dirty = 1;
+  m->next = NULL;
+  m->prev = dirty_tail;
+  if (dirty_tail) dirty_tail->next = m; else dirty_head = m;
+  dirty_tail = m;
+}
+
+static uint8_t *slab_pages(slab_meta_t *m) {
+  superslab_t *ss = (superslab_t *)((uintptr_t)m & ~(SS_SIZE - 1));
+  return (uint8_t *)ss + (size_t)(m - ss->slabs) * SLAB_SIZE;
+}
+
+/* Purges the free slabs released at least delay_ms before now. */
+static void purge_expired(uint64_t now, uint64_t delay_ms) {
+  while (dirty_head != NULL && now - dirty_head->released_ms >= delay_ms) {
+    slab_meta_t *m = dirty_head;
+    dirty_remove(m);
+    os_purge(slab_pages(m), SLAB_SIZE);
+    atomic_fetch_add_explicit(&hak_stats.slabs_purged, 1, memory_order_relaxed);
+  }
+}
+
 static void superslab_unmap(superslab_t *ss) {
+  for (unsigned i = SLAB_FIRST; i < SLABS_PER_SS; i++)
+    if (ss->slabs[i].dirty) dirty_remove(&ss->slabs[i]);
   registry_clear(ss, SS_SIZE);
   os_unmap(ss, SS_SIZE);
   stats_unmapped(SS_SIZE);
@@ -97,8 +137,10 @@ slab_meta_t *pool_acquire_slab(unsigned cls, heap_t *owner) {
   unsigned idx = (unsigned)__builtin_ctz(ss->free_mask);
   ss->free_mask &= ~(1u << idx);
   if (--ss->nfree == 0) avail_remove(ss);
+  if (ss->slabs[idx].dirty) dirty_remove(&ss->slabs[idx]);
   slab_init(&ss->slabs[idx], cls, owner);
   class_slabs[cls]++;
+  purge_expired(os_now_ms(), (uint64_t)hak_options[OPT_PURGE_DELAY_MS]);
   pthread_mutex_unlock(&pool_lock);
   return &ss->slabs[idx];
 }
@@ -111,6 +153,8 @@ void pool_release_slab(slab_meta_t *m) {
   m->free = NULL;
   atomic_store_explicit(&m->owner, NULL, memory_order_relaxed);
   class_slabs[m->cls]--;
+  uint64_t now = os_now_ms();
+  dirty_push(m, now);
   ss->free_mask |= 1u << idx;
   if (ss->nfree++ == 0) avail_push_front(ss);
   if (ss->nfree == USABLE_SLABS) {
@@ -122,6 +166,7 @@ void pool_release_slab(slab_meta_t *m) {
       avail_push_back(ss);
     }
   }
+  purge_expired(now, (uint64_t)hak_options[OPT_PURGE_DELAY_MS]);
   pthread_mutex_unlock(&pool_lock);
 }
 
@@ -135,6 +180,8 @@ bool pool_trim(void) {
     superslab_unmap(ss);
     released = true;
   }
+  if (dirty_head != NULL) released = true;
+  purge_expired(UINT64_MAX, 0);   /* malloc_trim: everything free goes back now */
   pthread_mutex_unlock(&pool_lock);
   return released;
 }

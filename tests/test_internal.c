@@ -6,6 +6,7 @@
 #include "options.h"
 
 #include <pthread.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -104,6 +105,53 @@ static void test_pool(void) {
   CHECK(atomic_load(&hak_stats.superslabs) <= before);
 }
 
+static uint8_t *slab_start_of(slab_meta_t *m) {
+  superslab_t *ss = (superslab_t *)((uintptr_t)m & ~(SS_SIZE - 1));
+  return (uint8_t *)ss + (size_t)(m - ss->slabs) * SLAB_SIZE;
+}
+
+static long rss_kb(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long pages = 0, resident = 0;
+  if (f) { if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0; fclose(f); }
+  return resident * 4;
+}
+
+static void test_purge(void) {
+  /* free slabs keep their pages for the delay, then a pool operation gives
+   * them back; malloc_trim gives back everything at once */
+  long saved_delay = hak_options[OPT_PURGE_DELAY_MS];
+  heap_t *owner = (heap_t *)&saved_delay;
+  enum { N = 20 };
+  slab_meta_t *ms[N];
+  hak_options[OPT_PURGE_DELAY_MS] = 100;
+  slab_meta_t *trigger = pool_acquire_slab(4, owner);   /* keeps the SuperSlab mapped */
+  for (int i = 0; i < N; i++) ms[i] = pool_acquire_slab(3, owner);
+  for (int i = 0; i < N; i++) memset(slab_start_of(ms[i]), 7, SLAB_SIZE);
+  long touched = rss_kb();
+  size_t purged = atomic_load(&hak_stats.slabs_purged);
+  for (int i = 0; i < N; i++) pool_release_slab(ms[i]);
+  CHECK(atomic_load(&hak_stats.slabs_purged) == purged);   /* not yet */
+  CHECK(rss_kb() > touched - 64);
+  usleep(150 * 1000);
+  pool_release_slab(trigger);                               /* any pool operation purges */
+  CHECK(atomic_load(&hak_stats.slabs_purged) >= purged + N);
+  long after = rss_kb();
+  if (after >= touched - N * 32) fprintf(stderr, "rss: touched %ld KB, after the purge %ld KB\n", touched, after);
+  CHECK(after < touched - N * 32);
+  for (int i = 0; i < N; i++)   /* purged pages read as zero (where still mapped) */
+    if (registry_lookup(ms[i]) != 0) CHECK(slab_start_of(ms[i])[0] == 0 && slab_start_of(ms[i])[SLAB_SIZE - 1] == 0);
+  /* malloc_trim purges at once, whatever the delay */
+  hak_options[OPT_PURGE_DELAY_MS] = 60000;
+  slab_meta_t *m = pool_acquire_slab(5, owner);
+  memset(slab_start_of(m), 7, SLAB_SIZE);
+  pool_release_slab(m);
+  purged = atomic_load(&hak_stats.slabs_purged);
+  pool_trim();
+  CHECK(atomic_load(&hak_stats.slabs_purged) >= purged + 1 || registry_lookup(m) == 0);
+  hak_options[OPT_PURGE_DELAY_MS] = saved_delay;
+}
+
 /* All slabs of a class, for the tests below. */
 static size_t class_slabs(size_t size) { return pool_slabs_in_use(size_class(size)); }
 
@@ -166,6 +214,7 @@ int main(void) {
   test_size_classes();
   test_registry();
   test_pool();
+  test_purge();
   test_remote_and_exit();
   test_options();
   CHECK_DONE();
