@@ -127,6 +127,23 @@ t_gcc() {
 }
 t_cxx() { compare_with_glibc cxx "$T/test_cxx" --any-allocator; }
 t_sqlite() { compare_with_glibc sqlite sqlite3 :memory: ".read tests/workloads/sqlite_workload.sql"; }
+# CPython's own regression tests for the containers and strings, with
+# Python's objects served by malloc (Debian's libpython3.11-testsuite).
+# Some of them require empty stderr from child processes, so hakmem's use is
+# proven by /proc/self/maps instead of its statistics lines.
+t_python_regrtest() {
+  [ -e /usr/lib/python3.11/test/test_dict.py ] || { echo "install libpython3.11-testsuite (see README)"; return 1; }
+  PYTHONMALLOC=malloc LD_PRELOAD=$LIB /usr/bin/python3.11 -c '
+import sys
+if "libhakmem" not in open("/proc/self/maps").read():
+    sys.exit("hakmem is not mapped: it was not in use")
+from test.libregrtest.main import main
+main(["test_dict", "test_list", "test_set", "test_deque", "test_itertools", "test_json",
+      "test_re", "test_collections", "test_weakref"])
+' >"$tmp/regrtest.out" 2>&1 || { tail -30 "$tmp/regrtest.out"; return 1; }
+  grep -q '^Tests result: SUCCESS' "$tmp/regrtest.out" || { tail -30 "$tmp/regrtest.out"; return 1; }
+}
+
 t_perl() { compare_with_glibc perl perl tests/workloads/perl_workload.pl; }
 
 echo "hakmem tests ($B)"
@@ -150,6 +167,7 @@ run launcher t_launcher
 run install t_install
 run system_python3 t_python
 run system_python3_malloc t_python_malloc
+run system_python3_regrtest t_python_regrtest
 run system_sort t_sort
 run system_gcc t_gcc
 run system_cxx t_cxx
