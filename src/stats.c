@@ -5,17 +5,16 @@
 
 hak_stats_t hak_stats;
 
-void stats_inc_peak(_Atomic size_t *cur, _Atomic size_t *peak) {
-  size_t now = atomic_fetch_add_explicit(cur, 1, memory_order_relaxed) + 1;
+/* Adds delta to *cur and raises *peak to the new value if it is higher. */
+static void add_with_peak(_Atomic size_t *cur, _Atomic size_t *peak, size_t delta) {
+  size_t now = atomic_fetch_add_explicit(cur, delta, memory_order_relaxed) + delta;
   size_t old = atomic_load_explicit(peak, memory_order_relaxed);
   while (now > old && !atomic_compare_exchange_weak_explicit(peak, &old, now, memory_order_relaxed, memory_order_relaxed)) {}
 }
 
-void stats_mapped(size_t bytes) {
-  size_t now = atomic_fetch_add_explicit(&hak_stats.mapped, bytes, memory_order_relaxed) + bytes;
-  size_t old = atomic_load_explicit(&hak_stats.mapped_peak, memory_order_relaxed);
-  while (now > old && !atomic_compare_exchange_weak_explicit(&hak_stats.mapped_peak, &old, now, memory_order_relaxed, memory_order_relaxed)) {}
-}
+void stats_inc_peak(_Atomic size_t *cur, _Atomic size_t *peak) { add_with_peak(cur, peak, 1); }
+
+void stats_mapped(size_t bytes) { add_with_peak(&hak_stats.mapped, &hak_stats.mapped_peak, bytes); }
 
 void stats_unmapped(size_t bytes) {
   atomic_fetch_sub_explicit(&hak_stats.mapped, bytes, memory_order_relaxed);
