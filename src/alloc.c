@@ -166,8 +166,7 @@ HAK_EXPORT struct mallinfo2 hak_mallinfo2(void) {
   struct mallinfo2 mi;
   memset(&mi, 0, sizeof mi);
   size_t slabs_bytes = atomic_load_explicit(&hak_stats.superslabs, memory_order_relaxed) * SS_SIZE;
-  size_t in_use = 0;   /* bytes of slabs serving a class */
-  for (unsigned i = 0; i < NUM_CLASSES; i++) in_use += pool_slabs_in_use(i) * SLAB_SIZE;
+  size_t in_use = pool_slabs_in_use(NULL) * SLAB_SIZE;   /* bytes of slabs serving a class */
   mi.arena = slabs_bytes;
   mi.ordblks = atomic_load_explicit(&hak_stats.superslabs, memory_order_relaxed);
   mi.hblks = atomic_load_explicit(&hak_stats.huge_count, memory_order_relaxed);

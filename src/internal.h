@@ -241,7 +241,7 @@ static inline bool slab_block_valid(const slab_meta_t *m, const void *p) {
 slab_meta_t *pool_acquire_slab(unsigned cls, heap_t *owner);   /* NULL: out of memory */
 void         pool_release_slab(slab_meta_t *m);
 bool         pool_trim(void);                   /* unmap cached empty SuperSlabs */
-size_t       pool_slabs_in_use(unsigned cls);
+size_t       pool_slabs_in_use(size_t per_class[NUM_CLASSES]);   /* total; per class if asked */
 void         pool_fork_prepare(void);
 void         pool_fork_parent(void);
 void         pool_fork_child(void);

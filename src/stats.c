@@ -38,9 +38,8 @@ static void put_line(int fd, const char *name, const char *suffix, size_t value)
 HAK_EXPORT void hak_stats_print(int fd) {
   heap_counters_t c;
   heap_counters_sum(&c);
-  size_t slabs = 0;
   size_t per_class[NUM_CLASSES];
-  for (unsigned i = 0; i < NUM_CLASSES; i++) slabs += per_class[i] = pool_slabs_in_use(i);
+  size_t slabs = pool_slabs_in_use(per_class);
   put_line(fd, "pid", "", (size_t)os_getpid());
   put_line(fd, "superslabs_now", "", LOAD(superslabs));
   put_line(fd, "superslabs_peak", "", LOAD(superslabs_peak));

@@ -186,11 +186,16 @@ bool pool_trim(void) {
   return released;
 }
 
-size_t pool_slabs_in_use(unsigned cls) {
+/* Slabs serving each class (into per_class, if not NULL); returns the total. */
+size_t pool_slabs_in_use(size_t per_class[NUM_CLASSES]) {
+  size_t total = 0;
   pthread_mutex_lock(&pool_lock);
-  size_t n = class_slabs[cls];
+  for (unsigned i = 0; i < NUM_CLASSES; i++) {
+    total += class_slabs[i];
+    if (per_class != NULL) per_class[i] = class_slabs[i];
+  }
   pthread_mutex_unlock(&pool_lock);
-  return n;
+  return total;
 }
 
 void pool_fork_prepare(void) { pthread_mutex_lock(&pool_lock); }

@@ -153,7 +153,11 @@ static void test_purge(void) {
 }
 
 /* All slabs of a class, for the tests below. */
-static size_t class_slabs(size_t size) { return pool_slabs_in_use(size_class(size)); }
+static size_t class_slabs(size_t size) {
+  size_t per_class[NUM_CLASSES];
+  pool_slabs_in_use(per_class);
+  return per_class[size_class(size)];
+}
 
 static void *keep_blocks(void *arg) {
   void **blocks = arg;
