@@ -103,22 +103,24 @@ void heap_counters_sum(heap_counters_t *out) {
   pthread_mutex_unlock(&heaps_lock);
 }
 
-static void heap_retire_locked(heap_t *h) {
+/* A heap whose thread is gone: its memory goes back (slabs released or
+ * orphaned), its counters into the totals, and the heap to the free list. */
+static void heap_retire(heap_t *h) {
+  tiny_heap_release(h);
+  counters_retire(h);
+  pthread_mutex_lock(&heaps_lock);
   live_remove(h);
   h->state = HEAP_DEAD;
   h->next = free_heaps;
   free_heaps = h;
+  pthread_mutex_unlock(&heaps_lock);
 }
 
 void heap_thread_exit(void *arg) {
   heap_t *h = arg;
   hak_tls_heap = &hak_heap_dead;
   tls_exited = true;
-  tiny_heap_release(h);
-  counters_retire(h);
-  pthread_mutex_lock(&heaps_lock);
-  heap_retire_locked(h);
-  pthread_mutex_unlock(&heaps_lock);
+  heap_retire(h);
   atomic_fetch_add_explicit(&hak_stats.threads_exited, 1, memory_order_relaxed);
 }
 
@@ -152,11 +154,7 @@ void heap_fork_child(void) {
   heap_t *h = live_heaps;
   while (h != NULL) {
     heap_t *next = h->next;
-    if (h != self) {
-      tiny_heap_release(h);
-      counters_retire(h);
-      heap_retire_locked(h);
-    }
+    if (h != self) heap_retire(h);
     h = next;
   }
 }
