@@ -14,7 +14,7 @@ endif
 CFLAGS ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS)
 
-CORE = os error registry options stats superslab tiny huge heap alloc init
+CORE = os error registry options stats superslab tiny large huge heap alloc init
 CORE_OBJS = $(CORE:%=$(BUILD)/obj/%.o)
 OVERRIDE_OBJ = $(BUILD)/obj/override.o
 HEADERS = $(wildcard src/*.h) include/hakmem.h
@@ -52,7 +52,8 @@ TESTS_PRELOAD = test_preload test_fork test_startup test_oom
 PROGRAMS = $(TESTS_API:%=$(BUILD)/tests/%) $(TESTS_PRELOAD:%=$(BUILD)/tests/%) \
   $(BUILD)/tests/test_cxx $(BUILD)/tests/libtlsdyn.so $(BUILD)/tests/libexitlate.so $(BUILD)/tests/test_static \
   $(BUILD)/bench/bench_random_mixed $(BUILD)/bench/bench_tiny_hot $(BUILD)/bench/bench_xthread \
-  $(BUILD)/bench/bench_live $(BUILD)/bench/runstat $(BUILD)/bench/fastpath
+  $(BUILD)/bench/bench_live $(BUILD)/bench/bench_mid_large_mt $(BUILD)/bench/bench_fragment \
+  $(BUILD)/bench/bench_thread_churn $(BUILD)/bench/bench_larson $(BUILD)/bench/runstat $(BUILD)/bench/fastpath
 programs: $(PROGRAMS)
 
 $(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/libhakmem-api.a

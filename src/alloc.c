@@ -18,11 +18,19 @@
 #include <string.h>
 
 /* Above the tiny classes: the mid classes through the same thread caches,
- * then the huge tier. */
+ * then the large and huge tiers. */
 void *hak_alloc_big(size_t size) {
   if (size <= SMALL_MAX) return hak_alloc_class(size_class_compute(size));
   hak_init();
-  return huge_alloc(size, MIN_ALIGN);
+  if (size <= LARGE_MAX) return large_alloc(size);
+  bool zeroed;
+  return huge_alloc(size, MIN_ALIGN, &zeroed);
+}
+
+/* Not a slab block, in a SuperSlab (that p's registry entry or the heap's
+ * hint named): a large run, or an invalid pointer. */
+void hak_free_nonslab(heap_t *h, void *p, const char *func) {
+  large_free(h, ss_of(p), p, func);
 }
 
 void hak_free_unhinted(heap_t *h, void *p, const char *func) {
@@ -43,19 +51,25 @@ void hak_free_slow(void *p, uintptr_t entry, const char *func) {
   huge_free(h, p, func);
 }
 
+/* The usable size of p if it is a live block (registry entry e), else 0:
+ * the one classification behind realloc, malloc_usable_size and hak_owns. */
+static size_t block_size(const void *p, uintptr_t e) {
+  if (e == 0) return 0;
+  huge_hdr_t *h = registry_huge(e);
+  if (h != NULL) return p == h->user ? huge_usable_size(h) : 0;
+  superslab_t *ss = (superslab_t *)e;
+  slab_meta_t *m = slab_of(ss, p);
+  if (slab_block_valid(m, p)) return hak_class_size[m->cls];
+  return large_usable_size(ss, p);
+}
+
 /* Usable size of a live block; aborts with a message naming func if p is
  * not one. */
 static size_t block_size_checked(const void *p, const char *func) {
   uintptr_t e = registry_lookup(p);
-  if (e == 0) hak_fatal_pointer(func, "invalid pointer (not allocated by hakmem, or already freed)", p);
-  huge_hdr_t *h = registry_huge(e);
-  if (h == NULL) {
-    slab_meta_t *m = slab_of((superslab_t *)e, p);
-    if (!slab_block_valid(m, p)) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
-    return hak_class_size[m->cls];
-  }
-  if (p != h->user) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
-  return huge_usable_size(h);
+  size_t size = block_size(p, e);
+  if (size == 0) hak_fatal_pointer(func, e == 0 ? "invalid pointer (not allocated by hakmem, or already freed)" : "invalid pointer (interior, or already freed)", p);
+  return size;
 }
 
 HAK_EXPORT void *hak_malloc(size_t size) { return hak_alloc_inline(size); }
@@ -65,9 +79,15 @@ HAK_EXPORT void hak_free(void *p) { hak_free_inline(p, "free"); }
 HAK_EXPORT void *hak_calloc(size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) { errno = ENOMEM; return NULL; }
-  void *p = hak_alloc_inline(total);
-  /* Huge blocks are fresh mappings, zero already. */
-  if (p != NULL && total <= SMALL_MAX) memset(p, 0, total);
+  if (total <= LARGE_MAX) {
+    void *p = hak_alloc_inline(total);
+    if (p != NULL) memset(p, 0, total);
+    return p;
+  }
+  hak_init();
+  bool zeroed;
+  void *p = huge_alloc(total, MIN_ALIGN, &zeroed);
+  if (p != NULL && !zeroed) memset(p, 0, total);   /* a cached mapping */
   return p;
 }
 
@@ -79,12 +99,15 @@ HAK_EXPORT void *hak_realloc(void *p, size_t size) {
     return NULL;
   }
   /* Stay in place while the block is big enough and not more than twice
-   * too big (a small request would otherwise pin a huge mapping). */
+   * too big (a small request would otherwise pin a large run or mapping). */
   if (size <= old && (size > old / 2 || old <= MIN_ALIGN)) return p;
   if (old > SMALL_MAX && size > SMALL_MAX) {
-    /* huge to huge: resize the mapping */
-    void *q = huge_realloc(registry_huge(registry_lookup(p)), size);
-    if (q != NULL) return q;
+    huge_hdr_t *h = registry_huge(registry_lookup(p));
+    if (h == NULL && size <= LARGE_MAX && large_resize(p, size)) return p;   /* run: grow into free pages, or shrink */
+    if (h != NULL && size > LARGE_MAX) {   /* mapping: mremap */
+      void *q = huge_realloc(h, size);
+      if (q != NULL) return q;
+    }
   }
   void *q = hak_alloc_inline(size);
   if (q == NULL) return NULL;   /* errno is ENOMEM; p is untouched */
@@ -115,7 +138,9 @@ static void *aligned_alloc_pow2(size_t alignment, size_t size) {
     return hak_alloc_class(cls);
   }
   hak_init();
-  return huge_alloc(size, alignment);
+  if (need <= LARGE_MAX && alignment <= PAGE_SIZE_) return large_alloc(need);   /* runs are page aligned */
+  bool zeroed;
+  return huge_alloc(size, alignment, &zeroed);
 }
 
 HAK_EXPORT int hak_posix_memalign(void **out, size_t alignment, size_t size) {
@@ -154,19 +179,15 @@ HAK_EXPORT size_t hak_malloc_usable_size(const void *p) {
   return block_size_checked(p, "malloc_usable_size");
 }
 
-HAK_EXPORT int hak_owns(const void *p) {
-  uintptr_t e = registry_lookup(p);
-  if (e == 0) return 0;
-  huge_hdr_t *h = registry_huge(e);
-  if (h == NULL) return slab_block_valid(slab_of((superslab_t *)e, p), p);
-  return p == h->user;
-}
+HAK_EXPORT int hak_owns(const void *p) { return block_size(p, registry_lookup(p)) != 0; }
 
 HAK_EXPORT struct mallinfo2 hak_mallinfo2(void) {
   struct mallinfo2 mi;
   memset(&mi, 0, sizeof mi);
   size_t slabs_bytes = atomic_load_explicit(&hak_stats.superslabs, memory_order_relaxed) * SS_SIZE;
-  size_t in_use = pool_slabs_in_use(NULL) * SLAB_SIZE;   /* bytes of slabs serving a class */
+  size_t runs, run_bytes;
+  pool_large_usage(&runs, &run_bytes);
+  size_t in_use = pool_slabs_in_use(NULL) * SLAB_SIZE + run_bytes;   /* slabs serving a class, large runs */
   mi.arena = slabs_bytes;
   mi.ordblks = atomic_load_explicit(&hak_stats.superslabs, memory_order_relaxed);
   mi.hblks = atomic_load_explicit(&hak_stats.huge_count, memory_order_relaxed);

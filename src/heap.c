@@ -107,6 +107,7 @@ void heap_counters_sum(heap_counters_t *out) {
  * orphaned), its counters into the totals, and the heap to the free list. */
 static void heap_retire(heap_t *h) {
   tiny_heap_release(h);
+  large_heap_flush(h);
   counters_retire(h);
   pthread_mutex_lock(&heaps_lock);
   live_remove(h);
@@ -124,8 +125,12 @@ void heap_thread_exit(void *arg) {
   atomic_fetch_add_explicit(&hak_stats.threads_exited, 1, memory_order_relaxed);
 }
 
-/* malloc_trim: the calling thread's caches and empty slabs, and emptied orphans. */
-void heap_trim_current(void) { tiny_heap_trim(hak_tls_heap); }
+/* malloc_trim: the calling thread's caches, its empty slabs and cached runs,
+ * and emptied orphans. */
+void heap_trim_current(void) {
+  tiny_heap_trim(hak_tls_heap);
+  large_heap_flush(hak_tls_heap);
+}
 
 /* fork: every lock is taken in a fixed order: the heap list, each heap,
  * the shared heap, the orphan rings, the pool */

@@ -2,21 +2,94 @@
  * is, so that the registry can map each 2 MiB chunk to one region), with
  * the header at the start of the mapping and the block after it.  realloc
  * resizes the mapping (mremap) instead of copying: a buffer grown step by
- * step costs page-table moves, not copies of its contents. */
+ * step costs page-table moves, not copies of its contents.
+ *
+ * A freed mapping of up to HUGE_CACHE_MAX bytes is kept (HUGE_CACHE_SLOTS
+ * of them, the oldest unmapped first) for HAKMEM_PURGE_DELAY_MS: a program
+ * that frees and allocates buffers of a few MiB in a loop then costs no
+ * mmap, munmap and page faults per buffer.  A cached mapping stays in the
+ * registry with no block (user NULL), so a free of its old pointer is
+ * caught.  With HAKMEM_THP=1 mappings ask for transparent huge pages; by
+ * default they refuse them, since a block touched sparsely would otherwise
+ * become resident 2 MiB at a time. */
 #include "internal.h"
 
 #include <errno.h>
 
-#define HUGE_HEADER 64   /* the block starts here unless the alignment asks for more */
+#define HUGE_HEADER      64   /* the block starts here unless the alignment asks for more */
+#define HUGE_CACHE_SLOTS 4
+#define HUGE_CACHE_MAX   ((size_t)64 << 20)
 
-void *huge_alloc(size_t size, size_t alignment) {
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { huge_hdr_t *h; uint64_t freed_ms; } cache[HUGE_CACHE_SLOTS];   /* oldest first */
+static _Atomic unsigned cache_count;   /* written under cache_lock; read without it to skip the lock */
+
+static void unmap_mapping(huge_hdr_t *h) {
+  size_t map_size = h->map_size;
+  registry_clear(h, map_size);
+  os_unmap(h, map_size);
+  stats_unmapped(map_size);
+}
+
+/* Cache slot i out of the cache (cache_lock held). */
+static huge_hdr_t *cache_take(unsigned i) {
+  huge_hdr_t *h = cache[i].h;
+  unsigned n = atomic_load_explicit(&cache_count, memory_order_relaxed) - 1;
+  for (; i < n; i++) cache[i] = cache[i + 1];
+  atomic_store_explicit(&cache_count, n, memory_order_relaxed);
+  return h;
+}
+
+void huge_cache_expire(uint64_t now, bool all) {
+  if (atomic_load_explicit(&cache_count, memory_order_relaxed) == 0) return;
+  uint64_t delay = (uint64_t)hak_options[OPT_PURGE_DELAY_MS];
+  huge_hdr_t *gone[HUGE_CACHE_SLOTS];
+  unsigned n = 0;
+  pthread_mutex_lock(&cache_lock);
+  while (atomic_load_explicit(&cache_count, memory_order_relaxed) > 0 && (all || now - cache[0].freed_ms >= delay))
+    gone[n++] = cache_take(0);
+  pthread_mutex_unlock(&cache_lock);
+  while (n > 0) unmap_mapping(gone[--n]);
+}
+
+/* A cached mapping of at least map_size bytes and at most twice that;
+ * NULL if none. */
+static huge_hdr_t *cache_find(size_t map_size) {
+  if (atomic_load_explicit(&cache_count, memory_order_relaxed) == 0) return NULL;
+  huge_hdr_t *h = NULL;
+  pthread_mutex_lock(&cache_lock);
+  unsigned n = atomic_load_explicit(&cache_count, memory_order_relaxed);
+  for (unsigned i = n; i-- > 0;) {
+    size_t have = cache[i].h->map_size;
+    if (have >= map_size && have / 2 <= map_size) { h = cache_take(i); break; }
+  }
+  pthread_mutex_unlock(&cache_lock);
+  return h;
+}
+
+void *huge_alloc(size_t size, size_t alignment, bool *zeroed) {
   size_t offset = alignment > HUGE_HEADER ? alignment : HUGE_HEADER;
   if (size == 0) size = MIN_ALIGN;   /* the block must lie inside the mapping */
   if (size > HAK_MAX_REQUEST || offset > HAK_MAX_REQUEST - size) { errno = ENOMEM; return NULL; }
   size_t map_size = align_up(offset + size, os_page_size());
+  huge_cache_expire(os_now_ms(), false);
+  if (alignment <= SS_SIZE) {
+    huge_hdr_t *h = cache_find(map_size);
+    if (h != NULL) {
+      h->user = (uint8_t *)h + offset;
+      *zeroed = false;
+      atomic_fetch_add_explicit(&hak_stats.huge_count, 1, memory_order_relaxed);
+      atomic_fetch_add_explicit(&hak_stats.huge_bytes, h->map_size, memory_order_relaxed);
+      atomic_fetch_add_explicit(&hak_stats.huge_allocs, 1, memory_order_relaxed);
+      atomic_fetch_add_explicit(&hak_stats.huge_reused, 1, memory_order_relaxed);
+      return huge_realloc(h, size);   /* cuts the tail off: cannot fail */
+    }
+  }
+  *zeroed = true;
   size_t region_align = alignment > SS_SIZE ? alignment : SS_SIZE;
   huge_hdr_t *h = os_map_aligned(map_size, region_align);
   if (h == NULL) return NULL;
+  if (hak_options[OPT_THP]) os_huge_pages(h, map_size); else os_no_huge_pages(h, map_size);
   h->hdr.magic = REGION_MAGIC;
   h->hdr.kind = REGION_HUGE;
   h->base = h;
@@ -35,13 +108,27 @@ void *huge_alloc(size_t size, size_t alignment) {
 }
 
 void huge_free(huge_hdr_t *h, void *p, const char *func) {
+  if (h->user == NULL && p == (uint8_t *)h + HUGE_HEADER) hak_fatal_pointer(func, "double free of", p);   /* cached */
   if (p != h->user) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
-  size_t map_size = h->map_size;
-  registry_clear(h, map_size);
-  os_unmap(h, map_size);
-  stats_unmapped(map_size);
   atomic_fetch_sub_explicit(&hak_stats.huge_count, 1, memory_order_relaxed);
-  atomic_fetch_sub_explicit(&hak_stats.huge_bytes, map_size, memory_order_relaxed);
+  atomic_fetch_sub_explicit(&hak_stats.huge_bytes, h->map_size, memory_order_relaxed);
+  uint64_t now = os_now_ms();
+  if (h->map_size > HUGE_CACHE_MAX || hak_options[OPT_PURGE_DELAY_MS] == 0) {
+    unmap_mapping(h);
+  } else {
+    huge_hdr_t *evicted = NULL;
+    h->user = NULL;
+    pthread_mutex_lock(&cache_lock);
+    if (atomic_load_explicit(&cache_count, memory_order_relaxed) == HUGE_CACHE_SLOTS) evicted = cache_take(0);
+    unsigned n = atomic_load_explicit(&cache_count, memory_order_relaxed);
+    cache[n].h = h;
+    cache[n].freed_ms = now;
+    atomic_store_explicit(&cache_count, n + 1, memory_order_relaxed);
+    pthread_mutex_unlock(&cache_lock);
+    atomic_fetch_add_explicit(&hak_stats.huge_cached, 1, memory_order_relaxed);
+    if (evicted != NULL) unmap_mapping(evicted);
+  }
+  huge_cache_expire(now, false);
 }
 
 size_t huge_usable_size(const huge_hdr_t *h) {

@@ -4,8 +4,8 @@
  *   override.c            the exported malloc family (libhakmem.so / .a only)
  *   alloc.c  init.c       hak_* API and dispatch by size; start-up, fork, exit
  *   heap.c                per-thread heaps (thread caches)
- *   tiny.c  huge.c        the tiers
- *   superslab.c           SuperSlabs and the shared slab pool
+ *   tiny.c large.c huge.c the tiers
+ *   superslab.c           SuperSlabs and the shared page pool (slabs and large runs)
  *   registry.c            address -> region map
  *   os.c options.c stats.c error.c
  */
@@ -33,12 +33,18 @@
 #define SLAB_SHIFT      16                      /* slab: 64 KiB */
 #define SLAB_SIZE       ((size_t)1 << SLAB_SHIFT)
 #define SLABS_PER_SS    32
+#define PAGE_SHIFT      12                      /* the page pool's unit (x86-64's page) */
+#define PAGE_SIZE_      ((size_t)1 << PAGE_SHIFT)
+#define PAGES_PER_SS    (SS_SIZE >> PAGE_SHIFT)
+#define PAGES_PER_SLAB  (SLAB_SIZE >> PAGE_SHIFT)
 
 /* Tier boundaries: the one place that decides which tier serves a size.
  * Requests up to SMALL_MAX are served from slab size classes (tiny up to
- * TINY_MAX, mid above it); everything larger is a huge (direct mmap) block. */
+ * TINY_MAX, mid above it); up to LARGE_MAX by runs of pages of SuperSlabs
+ * (the large tier); anything larger by a mapping of its own (huge). */
 #define TINY_MAX        1024
 #define SMALL_MAX       (32 * 1024)
+#define LARGE_MAX       ((size_t)1 << 20)
 #define NUM_CLASSES     72                      /* 16..256 step 16, then 8 per doubling */
 #define MIN_ALIGN       16
 
@@ -72,41 +78,55 @@ typedef struct slab_meta {
   void              *free;        /* blocks given back by the owner */
   _Atomic(void *)    remote;      /* blocks freed by other threads */
   _Atomic(struct heap *) owner;
-  union {
-    uint64_t         div_magic;   /* in use: UINT64_MAX / block_size + 1 */
-    uint64_t         released_ms; /* free and dirty: when it was released (purge clock) */
-  };
+  uint64_t           div_magic;   /* UINT64_MAX / block_size + 1 */
   struct slab_meta  *next, *prev; /* the owner's (or the orphan) list */
   uint64_t           limit;       /* capacity * (block_size * div_magic mod 2^64); 0 while free */
   uint16_t           used;        /* blocks out of the slab: in use, cached, or on remote */
   uint16_t           carved;      /* blocks handed out by bumping so far */
   uint16_t           cache_off;   /* cls * sizeof(tcache_t): the owner's cache, by one add */
   uint8_t            cls;
-  union {
-    uint8_t          full;        /* in use: on the owner's full list */
-    uint8_t          dirty;       /* free: its pages are still resident (on the purge queue) */
-  };
+  uint8_t            full;        /* on the owner's full list */
 } __attribute__((aligned(64))) slab_meta_t;   /* a power of two: indexed by a shift */
 
-/* Slab 0 holds the header and no blocks: its pages past the header are
- * never touched, so this costs address space, not memory, and every
- * block's offset in its slab is its address's low 16 bits.  The
- * SuperSlab's own fields sit in slab 0's (unused) record, before its limit
- * field, which stays 0: slab i's record is at base + 64 * i. */
+/* A SuperSlab's 512 pages are handed out by the page pool, as slabs
+ * (aligned groups of 16 pages, slab i at base + i * 64 KiB) or as large
+ * runs (any page-aligned run).  Slab 0 holds the header and no blocks: its
+ * pages past the header are never touched, so this costs address space,
+ * not memory, and every block's offset in its slab is its address's low 16
+ * bits.  The SuperSlab's list-independent fields sit in slab 0's (unused)
+ * record, before its limit field, which stays 0: slab i's record is at
+ * base + 64 * i.  Every field below the records belongs to the pool (pool
+ * lock), except the run flag RUN_CACHED, which the thread caching the run
+ * sets and clears. */
+#define SS_LISTS 3          /* avail, bin, dirty: see superslab.c */
+typedef struct ss_link { struct superslab *next, *prev; } ss_link_t;
+
+#define RUN_PAGES  0x3ffu   /* run[page], at a large run's first page: its length */
+#define RUN_LIVE   0x4000u  /* handed out (in use or in a thread's run cache) */
+#define RUN_CACHED 0x8000u  /* freed into a thread's run cache */
+
 typedef struct superslab {
   union {
     struct {
       region_hdr_t       hdr;
-      uint32_t           free_mask;   /* bit i: slab i is free (pool lock) */
-      uint32_t           nfree;
-      struct superslab  *next, *prev; /* pool list of SuperSlabs that have free slabs */
+      uint32_t           free_mask;   /* bit i: slab i's pages are all free */
+      uint64_t           dirty_since; /* when the oldest unpurged free page was freed */
+      uint16_t           free_pages;
+      uint16_t           max_run;     /* longest run of free pages */
+      uint8_t            bin;         /* the bin list it is on: by max_run */
+      uint8_t            lists;       /* bit i: on list i */
     };
     slab_meta_t          slabs[SLABS_PER_SS];
   };
+  ss_link_t link[SS_LISTS];
+  uint64_t  free_map[PAGES_PER_SS / 64];    /* bit: the page is free */
+  uint64_t  dirty_map[PAGES_PER_SS / 64];   /* bit: free, and resident since (not purged) */
+  uint16_t  run[PAGES_PER_SS];
 } superslab_t;
 
 #define SLAB_FIRST 1   /* slab 0 is the header */
 _Static_assert(offsetof(slab_meta_t, limit) >= 32, "SuperSlab fields overlap slab 0's limit");
+_Static_assert(sizeof(superslab_t) <= SLAB_SIZE, "the header fits in slab 0");
 
 typedef struct huge_hdr {
   region_hdr_t hdr;
@@ -173,6 +193,9 @@ typedef struct heap_counters {
   size_t refills, flushes, remote_frees, remote_collected, adopted, orphaned;
 } heap_counters_t;
 
+#define RUN_CACHE_SLOTS 8          /* large runs a thread keeps for reuse... */
+#define RUN_CACHE_PAGES 256        /* ...up to 1 MiB in all */
+
 #define HINT_NONE ((uintptr_t)1)   /* never equal to a 2 MiB-aligned base */
 #define HINTS 8                    /* one cache line */
 #define HINTS_NONE { HINT_NONE, HINT_NONE, HINT_NONE, HINT_NONE, HINT_NONE, HINT_NONE, HINT_NONE, HINT_NONE }
@@ -187,6 +210,8 @@ typedef struct heap {
   slab_meta_t    *avail[NUM_CLASSES];  /* owned slabs that may have blocks */
   slab_meta_t    *full[NUM_CLASSES];   /* owned slabs found exhausted */
   heap_counters_t counters;
+  struct { void *p; uint32_t pages; } runs[RUN_CACHE_SLOTS];   /* large runs freed here, oldest first */
+  uint32_t        run_count, run_pages;
   /* Held by the owner thread across its slow paths (refill, flush, sweep),
    * uncontended but for fork: the prepare handler takes every heap's, so a
    * fork child never finds a dead thread's slab rings half updated. */
@@ -246,9 +271,25 @@ void         pool_fork_prepare(void);
 void         pool_fork_parent(void);
 void         pool_fork_child(void);
 
+static inline superslab_t *ss_of(const void *p) { return (superslab_t *)((uintptr_t)p & ~(SS_SIZE - 1)); }
+
+/* ------------------------------------------------------------- large tier */
+
+void  *pool_alloc_run(unsigned pages);          /* NULL: out of memory */
+void   pool_free_run(superslab_t *ss, unsigned page, const char *func);
+bool   pool_resize_run(superslab_t *ss, unsigned page, unsigned pages);   /* in place */
+void   pool_large_usage(size_t *runs, size_t *bytes);
+
+void  *large_alloc(size_t size);
+void   large_free(heap_t *h, superslab_t *ss, void *p, const char *func);
+size_t large_usable_size(const superslab_t *ss, const void *p);   /* 0: not a live large block */
+bool   large_resize(void *p, size_t size);      /* in place */
+void   large_heap_flush(heap_t *h);             /* the heap's run cache back to the pool */
+
 /* -------------------------------------------------------------- huge tier */
 
-void  *huge_alloc(size_t size, size_t alignment);   /* fresh, zeroed pages */
+void  *huge_alloc(size_t size, size_t alignment, bool *zeroed);   /* zeroed: fresh pages */
+void   huge_cache_expire(uint64_t now, bool all);   /* unmaps cached mappings unused for the purge delay */
 void   huge_free(huge_hdr_t *h, void *p, const char *func);
 size_t huge_usable_size(const huge_hdr_t *h);
 void  *huge_realloc(huge_hdr_t *h, size_t size);   /* NULL: not done in place (block intact) */
@@ -259,6 +300,7 @@ size_t os_page_size(void);
 void  *os_map_aligned(size_t size, size_t alignment);   /* NULL + errno ENOMEM on failure */
 void   os_unmap(void *p, size_t size);
 void   os_no_huge_pages(void *p, size_t size);
+void   os_huge_pages(void *p, size_t size);
 void   os_purge(void *p, size_t size);       /* give the pages back; they read as zero after */
 uint64_t os_now_ms(void);
 bool   os_remap_in_place(void *p, size_t old_size, size_t new_size);
@@ -276,6 +318,7 @@ void   os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void
 
 enum hak_option {
   OPT_PURGE_DELAY_MS,
+  OPT_THP,
   OPT_STATS,
   OPT_VERBOSE,
   OPT_COUNT
@@ -291,7 +334,8 @@ typedef struct hak_stats {
   _Atomic size_t huge_count, huge_bytes, huge_allocs;
   _Atomic size_t heaps, threads_exited;
   _Atomic size_t remote_frees_heapless;     /* remote frees by threads without a heap */
-  _Atomic size_t slabs_purged;              /* free slabs whose pages went back to the OS */
+  _Atomic size_t pages_purged;              /* free pages given back to the OS (MADV_DONTNEED) */
+  _Atomic size_t huge_cached, huge_reused;  /* huge mappings kept after free; allocations served by one */
   _Atomic size_t retired[6];                /* heap_counters_t of exited threads */
 } hak_stats_t;
 _Static_assert(sizeof(((hak_stats_t *)0)->retired) == sizeof(heap_counters_t), "one retired total per heap counter");
@@ -322,6 +366,7 @@ static inline void hak_init(void) {
 
 void *hak_alloc_big(size_t size);                          /* size > TINY_MAX */
 void  hak_free_slow(void *p, uintptr_t entry, const char *func);
+void  hak_free_nonslab(heap_t *h, void *p, const char *func);   /* in a SuperSlab, not a slab block */
 
 /* The fast paths, inlined into both hak_malloc/hak_free and malloc/free.
  * Instruction counts: README, "Fast paths". */
@@ -354,7 +399,7 @@ static ALWAYS_INLINE void hak_free_owned(heap_t *h, slab_meta_t *m, void *p) {
 
 /* Checks p against slab m's blocks and owner, then frees it. */
 static ALWAYS_INLINE void hak_free_in_slab(heap_t *h, slab_meta_t *m, void *p, const char *func) {
-  if (UNLIKELY(!slab_block_valid(m, p))) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
+  if (UNLIKELY(!slab_block_valid(m, p))) { hak_free_nonslab(h, p, func); return; }
   /* Relaxed: only this thread ever stores h there, so a stale value can
    * only differ from h, and the slow path reads it again. */
   if (UNLIKELY(atomic_load_explicit(&m->owner, memory_order_relaxed) != h)) { tiny_free_remote(h, m, p); return; }

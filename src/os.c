@@ -60,11 +60,18 @@ bool os_remap_to(void *p, size_t size, void *dest) {
   return r != MAP_FAILED;
 }
 
-/* Transparent huge pages would turn every touched SuperSlab into 2 MiB of
- * resident memory: its slabs are used sparsely. */
+/* Transparent huge pages would turn every touched 2 MiB of a sparsely used
+ * region into resident memory. */
 void os_no_huge_pages(void *p, size_t size) {
   int saved = errno;
   madvise(p, size, MADV_NOHUGEPAGE);
+  errno = saved;
+}
+
+/* HAKMEM_THP=1: huge blocks ask for transparent huge pages. */
+void os_huge_pages(void *p, size_t size) {
+  int saved = errno;
+  madvise(p, size, MADV_HUGEPAGE);
   errno = saved;
 }
 

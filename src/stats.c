@@ -52,10 +52,16 @@ HAK_EXPORT void hak_stats_print(int fd) {
   }
   put_line(fd, "bytes_mapped_now", "", LOAD(mapped));
   put_line(fd, "bytes_mapped_peak", "", LOAD(mapped_peak));
-  put_line(fd, "slabs_purged", "", LOAD(slabs_purged));
+  put_line(fd, "pages_purged", "", LOAD(pages_purged));
+  size_t runs, run_bytes;
+  pool_large_usage(&runs, &run_bytes);
+  put_line(fd, "large_now", "", runs);
+  put_line(fd, "large_bytes_now", "", run_bytes);
   put_line(fd, "huge_now", "", LOAD(huge_count));
   put_line(fd, "huge_bytes_now", "", LOAD(huge_bytes));
   put_line(fd, "huge_allocs", "", LOAD(huge_allocs));
+  put_line(fd, "huge_cached", "", LOAD(huge_cached));
+  put_line(fd, "huge_reused", "", LOAD(huge_reused));
   put_line(fd, "refills", "", c.refills);
   put_line(fd, "flushes", "", c.flushes);
   put_line(fd, "remote_frees", "", c.remote_frees + LOAD(remote_frees_heapless));

@@ -1,62 +1,169 @@
-/* SuperSlabs and the shared slab pool.
+/* SuperSlabs and the page pool.
  *
- * A SuperSlab is a 2 MiB region aligned to 2 MiB, cut into 32 slabs of
- * 64 KiB; its header (superslab_t) takes slab 0, whose untouched pages cost
- * no memory.  Slabs are not tied to a class: the pool hands any free slab
- * to the heap and class that ask, and takes it back when it empties.  One
- * wholly free SuperSlab stays mapped to absorb churn; further ones go back
- * to the OS at once.
+ * A SuperSlab is a 2 MiB region aligned to 2 MiB: 512 pages of 4 KiB, the
+ * first 16 (slab 0) holding its header.  The pool hands its free pages out
+ * to every tier below huge: as slabs (16 pages at a 64 KiB boundary, for
+ * any size class) and as large runs (any number of pages, placed best-fit).
+ * A free bitmap per SuperSlab is the whole free-space structure: freed
+ * pages coalesce with their free neighbours by construction, and slabs and
+ * runs reuse each other's pages.  One wholly free SuperSlab stays mapped to
+ * absorb churn; further ones go back to the OS at once.
  *
- * A released slab keeps its pages for HAKMEM_PURGE_DELAY_MS, so that memory
- * reused soon costs no page faults; the slabs waiting are queued in release
- * order, and every pool operation purges (MADV_DONTNEED) those whose delay
- * has passed.  No background thread: a process that stops calling into the
- * pool keeps what it had until its next call or malloc_trim. */
+ * Freed pages stay resident for HAKMEM_PURGE_DELAY_MS, so that memory
+ * reused soon costs no page faults.  A SuperSlab with free, unpurged
+ * ("dirty") pages is queued by when its oldest one was freed, and every
+ * pool operation purges (MADV_DONTNEED) the dirty pages of the SuperSlabs
+ * queued longer than the delay.  Purging a SuperSlab's pages together costs
+ * one pass per delay at most, and may take pages freed a moment ago: a
+ * loop that reuses its memory keeps it allocated, not free, so it loses
+ * nothing.  No background thread: a process that stops calling into the
+ * pool keeps what it had until its next call or malloc_trim.
+ *
+ * Lists (superslab_t.link), all under the pool lock:
+ *   avail  SuperSlabs with a wholly free slab, wholly free ones at the tail
+ *   bin    SuperSlabs by their longest free run (bin_head[floor(log2)])
+ *   dirty  SuperSlabs with dirty pages, oldest first */
 #include "internal.h"
 
 #include <errno.h>
 
 #define EMPTY_SS_KEPT 1
+#define FIRST_PAGE    (SLAB_FIRST * PAGES_PER_SLAB)
+#define USABLE_PAGES  (PAGES_PER_SS - FIRST_PAGE)
+#define MAP_WORDS     (PAGES_PER_SS / 64)
+#define BINS          10            /* floor(log2(pages)) of a run: 0..8 */
+#define BIN_SCAN      8             /* SuperSlabs of the request's own bin looked at */
+
+enum { L_AVAIL, L_BIN, L_DIRTY };
+typedef struct { superslab_t *head, *tail; } ss_list_t;
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static superslab_t *avail;        /* SuperSlabs with a free slab; wholly free ones at the tail */
-static superslab_t *avail_tail;
-static unsigned     empty_count;  /* wholly free SuperSlabs still mapped */
-static size_t       class_slabs[NUM_CLASSES];   /* slabs in use per class (pool lock) */
-static slab_meta_t *dirty_head, *dirty_tail;    /* free slabs with resident pages, oldest first */
+static ss_list_t avail, dirty, bins[BINS];
+static unsigned  empty_count;                  /* wholly free SuperSlabs still mapped */
+static size_t    class_slabs[NUM_CLASSES];     /* slabs in use per class */
+static size_t    large_runs, large_pages;      /* large runs handed out */
 
-#define ALL_SLABS (0xffffffffu & ~((1u << SLAB_FIRST) - 1))
-#define USABLE_SLABS (SLABS_PER_SS - SLAB_FIRST)
+/* ------------------------------------------------------------------ lists */
 
-static void avail_remove(superslab_t *ss) {
-  if (ss->prev) ss->prev->next = ss->next; else avail = ss->next;
-  if (ss->next) ss->next->prev = ss->prev; else avail_tail = ss->prev;
-  ss->next = ss->prev = NULL;
+static ss_list_t *list_of(unsigned which, superslab_t *ss) {
+  return which == L_AVAIL ? &avail : which == L_DIRTY ? &dirty : &bins[ss->bin];
 }
 
-static void avail_push_front(superslab_t *ss) {
-  ss->prev = NULL;
-  ss->next = avail;
-  if (avail) avail->prev = ss; else avail_tail = ss;
-  avail = ss;
+static void list_remove(unsigned which, superslab_t *ss) {
+  if (!(ss->lists & (1u << which))) return;
+  ss_list_t *l = list_of(which, ss);
+  ss_link_t *k = &ss->link[which];
+  if (k->prev) k->prev->link[which].next = k->next; else l->head = k->next;
+  if (k->next) k->next->link[which].prev = k->prev; else l->tail = k->prev;
+  k->next = k->prev = NULL;
+  ss->lists &= (uint8_t)~(1u << which);
 }
 
-static void avail_push_back(superslab_t *ss) {
-  ss->next = NULL;
-  ss->prev = avail_tail;
-  if (avail_tail) avail_tail->next = ss; else avail = ss;
-  avail_tail = ss;
+static void list_push(unsigned which, superslab_t *ss, bool back) {
+  ss_list_t *l = list_of(which, ss);
+  ss_link_t *k = &ss->link[which];
+  if (back) {
+    k->next = NULL;
+    k->prev = l->tail;
+    if (l->tail) l->tail->link[which].next = ss; else l->head = ss;
+    l->tail = ss;
+  } else {
+    k->prev = NULL;
+    k->next = l->head;
+    if (l->head) l->head->link[which].prev = ss; else l->tail = ss;
+    l->head = ss;
+  }
+  ss->lists |= (uint8_t)(1u << which);
+}
+
+/* ---------------------------------------------------------------- bitmaps */
+
+static void bits_assign(uint64_t *map, unsigned start, unsigned n, bool on) {
+  while (n > 0) {
+    unsigned b = start & 63, k = 64 - b < n ? 64 - b : n;
+    uint64_t m = (k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << k) - 1)) << b;
+    if (on) map[start >> 6] |= m; else map[start >> 6] &= ~m;
+    start += k;
+    n -= k;
+  }
+}
+
+static bool bits_all(const uint64_t *map, unsigned start, unsigned n) {
+  while (n > 0) {
+    unsigned b = start & 63, k = 64 - b < n ? 64 - b : n;
+    uint64_t m = (k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << k) - 1)) << b;
+    if ((map[start >> 6] & m) != m) return false;
+    start += k;
+    n -= k;
+  }
+  return true;
+}
+
+/* The next run of set bits at or after bit from: its start in *start and
+ * its length returned (0: none). */
+static unsigned next_run(const uint64_t *map, unsigned from, unsigned *start) {
+  unsigned p = from;
+  while (p < PAGES_PER_SS) {
+    uint64_t x = map[p >> 6] >> (p & 63);
+    if (x != 0) { p += (unsigned)__builtin_ctzll(x); break; }
+    p = (p | 63) + 1;
+  }
+  if (p >= PAGES_PER_SS) return 0;
+  unsigned q = p;
+  while (q < PAGES_PER_SS) {
+    uint64_t x = ~map[q >> 6] >> (q & 63);   /* zero: set up to the word's end */
+    if (x != 0) { q += (unsigned)__builtin_ctzll(x); break; }
+    q = (q | 63) + 1;
+  }
+  *start = p;
+  return (q < PAGES_PER_SS ? q : PAGES_PER_SS) - p;
+}
+
+/* Longest free run of ss; with want > 0, *best is the start of the
+ * shortest free run of at least want pages (best fit). */
+static unsigned scan_free(const superslab_t *ss, unsigned want, unsigned *best) {
+  unsigned longest = 0, best_len = ~0u, start, len;
+  for (unsigned p = 0; (len = next_run(ss->free_map, p, &start)) != 0; p = start + len) {
+    if (len > longest) longest = len;
+    if (want != 0 && len >= want && len < best_len) { best_len = len; *best = start; }
+  }
+  return longest;
+}
+
+static bool map_empty(const uint64_t *map) {
+  uint64_t any = 0;
+  for (unsigned i = 0; i < MAP_WORDS; i++) any |= map[i];
+  return any == 0;
+}
+
+/* ------------------------------------------------------------ SuperSlabs */
+
+/* Recomputes what derives from the free bitmap and files ss accordingly. */
+static void ss_refile(superslab_t *ss) {
+  uint32_t mask = 0;
+  for (unsigned i = SLAB_FIRST; i < SLABS_PER_SS; i++)
+    if (((ss->free_map[i / 4] >> ((i % 4) * 16)) & 0xffff) == 0xffff) mask |= 1u << i;
+  ss->free_mask = mask;
+  ss->max_run = (uint16_t)scan_free(ss, 0, NULL);
+  bool whole = ss->free_pages == USABLE_PAGES;
+  list_remove(L_AVAIL, ss);
+  if (mask != 0) list_push(L_AVAIL, ss, whole);
+  list_remove(L_BIN, ss);
+  if (ss->max_run != 0) {
+    ss->bin = (uint8_t)(31 - __builtin_clz(ss->max_run));
+    list_push(L_BIN, ss, whole);
+  }
 }
 
 static superslab_t *superslab_map(void) {
   superslab_t *ss = os_map_aligned(SS_SIZE, SS_SIZE);
   if (ss == NULL) return NULL;
-  os_no_huge_pages(ss, SS_SIZE);
+  os_no_huge_pages(ss, SS_SIZE);   /* slabs are used sparsely: 2 MiB pages would inflate RSS */
   ss->hdr.magic = REGION_MAGIC;
   ss->hdr.kind = REGION_SUPERSLAB;
-  ss->free_mask = ALL_SLABS;
-  ss->nfree = USABLE_SLABS;
   /* Fresh pages are zero: every slab has limit 0, so it counts as free. */
+  bits_assign(ss->free_map, FIRST_PAGE, USABLE_PAGES, true);
+  ss->free_pages = USABLE_PAGES;
   if (!registry_set(ss, SS_SIZE, (uintptr_t)ss)) {
     os_unmap(ss, SS_SIZE);
     errno = ENOMEM;
@@ -64,48 +171,77 @@ static superslab_t *superslab_map(void) {
   }
   stats_mapped(SS_SIZE);
   stats_inc_peak(&hak_stats.superslabs, &hak_stats.superslabs_peak);
+  empty_count++;
+  ss_refile(ss);
   return ss;
 }
 
-static void dirty_remove(slab_meta_t *m) {
-  if (m->prev) m->prev->next = m->next; else dirty_head = m->next;
-  if (m->next) m->next->prev = m->prev; else dirty_tail = m->prev;
-  m->next = m->prev = NULL;
-  m->dirty = 0;
-}
-
-static void dirty_push(slab_meta_t *m, uint64_t now) {
-  m->released_ms = now;
-  m->dirty = 1;
-  m->next = NULL;
-  m->prev = dirty_tail;
-  if (dirty_tail) dirty_tail->next = m; else dirty_head = m;
-  dirty_tail = m;
-}
-
-static uint8_t *slab_pages(slab_meta_t *m) {
-  superslab_t *ss = (superslab_t *)((uintptr_t)m & ~(SS_SIZE - 1));
-  return (uint8_t *)ss + (size_t)(m - ss->slabs) * SLAB_SIZE;
-}
-
-/* Purges the free slabs released at least delay_ms before now. */
-static void purge_expired(uint64_t now, uint64_t delay_ms) {
-  while (dirty_head != NULL && now - dirty_head->released_ms >= delay_ms) {
-    slab_meta_t *m = dirty_head;
-    dirty_remove(m);
-    os_purge(slab_pages(m), SLAB_SIZE);
-    atomic_fetch_add_explicit(&hak_stats.slabs_purged, 1, memory_order_relaxed);
-  }
-}
-
 static void superslab_unmap(superslab_t *ss) {
-  for (unsigned i = SLAB_FIRST; i < SLABS_PER_SS; i++)
-    if (ss->slabs[i].dirty) dirty_remove(&ss->slabs[i]);
+  for (unsigned i = 0; i < SS_LISTS; i++) list_remove(i, ss);
   registry_clear(ss, SS_SIZE);
   os_unmap(ss, SS_SIZE);
   stats_unmapped(SS_SIZE);
   atomic_fetch_sub_explicit(&hak_stats.superslabs, 1, memory_order_relaxed);
 }
+
+static void purge_superslab(superslab_t *ss) {
+  unsigned start, len;
+  size_t pages = 0;
+  for (unsigned p = 0; (len = next_run(ss->dirty_map, p, &start)) != 0; p = start + len) {
+    os_purge((uint8_t *)ss + ((size_t)start << PAGE_SHIFT), (size_t)len << PAGE_SHIFT);
+    pages += len;
+  }
+  for (unsigned i = 0; i < MAP_WORDS; i++) ss->dirty_map[i] = 0;
+  list_remove(L_DIRTY, ss);
+  atomic_fetch_add_explicit(&hak_stats.pages_purged, pages, memory_order_relaxed);
+}
+
+/* Purges the SuperSlabs whose oldest dirty page was freed at least delay_ms
+ * before now. */
+static void purge_expired(uint64_t now, uint64_t delay_ms) {
+  while (dirty.head != NULL && now - dirty.head->dirty_since >= delay_ms) purge_superslab(dirty.head);
+}
+
+/* Pages [start, start + n) of ss, all free, are handed out. */
+static void pages_take(superslab_t *ss, unsigned start, unsigned n) {
+  if (ss->free_pages == USABLE_PAGES) empty_count--;
+  bits_assign(ss->free_map, start, n, false);
+  bits_assign(ss->dirty_map, start, n, false);
+  ss->free_pages = (uint16_t)(ss->free_pages - n);
+  if (map_empty(ss->dirty_map)) list_remove(L_DIRTY, ss);
+  ss_refile(ss);
+}
+
+/* Pages [start, start + n) of ss come back; false if that unmapped ss. */
+static bool pages_give(superslab_t *ss, unsigned start, unsigned n, uint64_t now) {
+  bits_assign(ss->free_map, start, n, true);
+  bits_assign(ss->dirty_map, start, n, true);
+  ss->free_pages = (uint16_t)(ss->free_pages + n);
+  if (!(ss->lists & (1u << L_DIRTY))) {
+    ss->dirty_since = now;
+    list_push(L_DIRTY, ss, true);
+  }
+  if (ss->free_pages == USABLE_PAGES) {
+    if (empty_count >= EMPTY_SS_KEPT) {
+      superslab_unmap(ss);
+      return false;
+    }
+    empty_count++;
+  }
+  ss_refile(ss);
+  return true;
+}
+
+/* Every pool operation ends here: the purge clock (of the huge tier's
+ * cached mappings too), then the lock. */
+static void pool_unlock(uint64_t now) {
+  uint64_t delay = (uint64_t)hak_options[OPT_PURGE_DELAY_MS];
+  purge_expired(now, delay);
+  pthread_mutex_unlock(&pool_lock);
+  huge_cache_expire(now, false);
+}
+
+/* ------------------------------------------------------------------ slabs */
 
 static void slab_init(slab_meta_t *m, unsigned cls, heap_t *owner) {
   uint32_t bs = hak_class_size[cls];
@@ -126,27 +262,21 @@ static void slab_init(slab_meta_t *m, unsigned cls, heap_t *owner) {
 
 slab_meta_t *pool_acquire_slab(unsigned cls, heap_t *owner) {
   pthread_mutex_lock(&pool_lock);
-  superslab_t *ss = avail;
-  if (ss == NULL) {
-    ss = superslab_map();
-    if (ss == NULL) { pthread_mutex_unlock(&pool_lock); return NULL; }
-    avail_push_front(ss);
-  } else if (ss->nfree == USABLE_SLABS) {
-    empty_count--;
+  superslab_t *ss = avail.head;
+  if (ss == NULL && (ss = superslab_map()) == NULL) {
+    pthread_mutex_unlock(&pool_lock);
+    return NULL;
   }
   unsigned idx = (unsigned)__builtin_ctz(ss->free_mask);
-  ss->free_mask &= ~(1u << idx);
-  if (--ss->nfree == 0) avail_remove(ss);
-  if (ss->slabs[idx].dirty) dirty_remove(&ss->slabs[idx]);
+  pages_take(ss, idx * PAGES_PER_SLAB, PAGES_PER_SLAB);
   slab_init(&ss->slabs[idx], cls, owner);
   class_slabs[cls]++;
-  purge_expired(os_now_ms(), (uint64_t)hak_options[OPT_PURGE_DELAY_MS]);
-  pthread_mutex_unlock(&pool_lock);
+  pool_unlock(os_now_ms());
   return &ss->slabs[idx];
 }
 
 void pool_release_slab(slab_meta_t *m) {
-  superslab_t *ss = (superslab_t *)((uintptr_t)m & ~(SS_SIZE - 1));
+  superslab_t *ss = ss_of(m);
   unsigned idx = (unsigned)(m - ss->slabs);
   pthread_mutex_lock(&pool_lock);
   m->limit = 0;   /* from now on, a free of a block of this slab is caught */
@@ -154,35 +284,97 @@ void pool_release_slab(slab_meta_t *m) {
   atomic_store_explicit(&m->owner, NULL, memory_order_relaxed);
   class_slabs[m->cls]--;
   uint64_t now = os_now_ms();
-  dirty_push(m, now);
-  ss->free_mask |= 1u << idx;
-  if (ss->nfree++ == 0) avail_push_front(ss);
-  if (ss->nfree == USABLE_SLABS) {
-    avail_remove(ss);
-    if (empty_count >= EMPTY_SS_KEPT) {
-      superslab_unmap(ss);
-    } else {
-      empty_count++;
-      avail_push_back(ss);
-    }
+  pages_give(ss, idx * PAGES_PER_SLAB, PAGES_PER_SLAB, now);
+  pool_unlock(now);
+}
+
+/* ------------------------------------------------------------- large runs */
+
+/* A SuperSlab with a free run of n pages: first among the few of n's own
+ * bin that fit, else the first of the next bin up that has one. */
+static superslab_t *find_run(unsigned n) {
+  unsigned b = 31 - (unsigned)__builtin_clz(n);
+  superslab_t *ss = bins[b].head;
+  for (unsigned i = 0; ss != NULL && i < BIN_SCAN; i++, ss = ss->link[L_BIN].next)
+    if (ss->max_run >= n) return ss;
+  for (b++; b < BINS; b++)
+    if (bins[b].head != NULL) return bins[b].head;
+  return NULL;
+}
+
+void *pool_alloc_run(unsigned n) {
+  pthread_mutex_lock(&pool_lock);
+  superslab_t *ss = find_run(n);
+  if (ss == NULL && (ss = superslab_map()) == NULL) {
+    pthread_mutex_unlock(&pool_lock);
+    return NULL;
   }
-  purge_expired(now, (uint64_t)hak_options[OPT_PURGE_DELAY_MS]);
+  unsigned start = 0;
+  scan_free(ss, n, &start);
+  pages_take(ss, start, n);
+  ss->run[start] = (uint16_t)(n | RUN_LIVE);
+  large_runs++;
+  large_pages += n;
+  pool_unlock(os_now_ms());
+  return (uint8_t *)ss + ((size_t)start << PAGE_SHIFT);
+}
+
+void pool_free_run(superslab_t *ss, unsigned page, const char *func) {
+  pthread_mutex_lock(&pool_lock);
+  uint16_t e = ss->run[page];
+  /* checked again under the lock: two threads freeing one block */
+  if (UNLIKELY((e & (RUN_LIVE | RUN_CACHED)) != RUN_LIVE))
+    hak_fatal_pointer(func, "double free of", (uint8_t *)ss + ((size_t)page << PAGE_SHIFT));
+  unsigned n = e & RUN_PAGES;
+  ss->run[page] = 0;
+  large_runs--;
+  large_pages -= n;
+  uint64_t now = os_now_ms();
+  pages_give(ss, page, n, now);
+  pool_unlock(now);
+}
+
+/* Grows run (into free pages that follow it) or shrinks it, in place. */
+bool pool_resize_run(superslab_t *ss, unsigned page, unsigned n) {
+  pthread_mutex_lock(&pool_lock);
+  unsigned old = ss->run[page] & RUN_PAGES;
+  bool ok = true;
+  uint64_t now = os_now_ms();
+  if (n < old) {
+    pages_give(ss, page + n, old - n, now);   /* cannot empty ss: the run stays */
+  } else if (n > old) {
+    ok = page + n <= PAGES_PER_SS && bits_all(ss->free_map, page + old, n - old);
+    if (ok) pages_take(ss, page + old, n - old);
+  }
+  if (ok) {
+    ss->run[page] = (uint16_t)(n | RUN_LIVE);
+    large_pages = large_pages + n - old;
+  }
+  pool_unlock(now);
+  return ok;
+}
+
+void pool_large_usage(size_t *runs, size_t *bytes) {
+  pthread_mutex_lock(&pool_lock);
+  *runs = large_runs;
+  *bytes = large_pages << PAGE_SHIFT;
   pthread_mutex_unlock(&pool_lock);
 }
+
+/* ------------------------------------------------------------ whole pool */
 
 bool pool_trim(void) {
   bool released = false;
   pthread_mutex_lock(&pool_lock);
-  while (avail_tail && avail_tail->nfree == USABLE_SLABS) {
-    superslab_t *ss = avail_tail;
-    avail_remove(ss);
+  while (avail.tail != NULL && avail.tail->free_pages == USABLE_PAGES) {
     empty_count--;
-    superslab_unmap(ss);
+    superslab_unmap(avail.tail);
     released = true;
   }
-  if (dirty_head != NULL) released = true;
+  if (dirty.head != NULL) released = true;
   purge_expired(UINT64_MAX, 0);   /* malloc_trim: everything free goes back now */
   pthread_mutex_unlock(&pool_lock);
+  huge_cache_expire(0, true);
   return released;
 }
 

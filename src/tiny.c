@@ -105,7 +105,6 @@ static void ring_splice(slab_meta_t **to, slab_meta_t **from) {
   }
 }
 
-static superslab_t *ss_of(const void *p) { return (superslab_t *)((uintptr_t)p & ~(SS_SIZE - 1)); }
 
 static uint8_t *slab_start(slab_meta_t *m) {
   superslab_t *ss = ss_of(m);

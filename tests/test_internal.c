@@ -50,6 +50,8 @@ static void test_registry(void) {
   CHECK(registry_lookup(h + (6 << 20)) == he);
   CHECK(registry_lookup(h + (7 << 20) + 4096) == 0 || registry_lookup(h + (7 << 20) + 4096) == he);
   hak_free(h);
+  CHECK(!hak_owns(h));           /* kept in the huge cache, with no block */
+  hak_malloc_trim(0);
   CHECK(registry_lookup(h) == 0);
   hak_free(p);
   /* set and clear on memory the test maps itself: edges of the chunks */
@@ -129,13 +131,13 @@ static void test_purge(void) {
   for (int i = 0; i < N; i++) ms[i] = pool_acquire_slab(3, owner);
   for (int i = 0; i < N; i++) memset(slab_start_of(ms[i]), 7, SLAB_SIZE);
   long touched = rss_kb();
-  size_t purged = atomic_load(&hak_stats.slabs_purged);
+  size_t purged = atomic_load(&hak_stats.pages_purged);
   for (int i = 0; i < N; i++) pool_release_slab(ms[i]);
-  CHECK(atomic_load(&hak_stats.slabs_purged) == purged);   /* not yet */
+  CHECK(atomic_load(&hak_stats.pages_purged) == purged);   /* not yet */
   CHECK(rss_kb() > touched - 64);
   usleep(150 * 1000);
   pool_release_slab(trigger);                               /* any pool operation purges */
-  CHECK(atomic_load(&hak_stats.slabs_purged) >= purged + N);
+  CHECK(atomic_load(&hak_stats.pages_purged) >= purged + N * PAGES_PER_SLAB);
   long after = rss_kb();
   if (after >= touched - N * 32) fprintf(stderr, "rss: touched %ld KB, after the purge %ld KB\n", touched, after);
   CHECK(after < touched - N * 32);
@@ -146,9 +148,9 @@ static void test_purge(void) {
   slab_meta_t *m = pool_acquire_slab(5, owner);
   memset(slab_start_of(m), 7, SLAB_SIZE);
   pool_release_slab(m);
-  purged = atomic_load(&hak_stats.slabs_purged);
+  purged = atomic_load(&hak_stats.pages_purged);
   pool_trim();
-  CHECK(atomic_load(&hak_stats.slabs_purged) >= purged + 1 || registry_lookup(m) == 0);
+  CHECK(atomic_load(&hak_stats.pages_purged) >= purged + 1 || registry_lookup(m) == 0);
   hak_options[OPT_PURGE_DELAY_MS] = saved_delay;
 }
 
@@ -205,6 +207,152 @@ static void test_remote_and_exit(void) {
   hak_free(q);
 }
 
+static unsigned page_in(const void *p) { return (unsigned)(((uintptr_t)p & (SS_SIZE - 1)) >> PAGE_SHIFT); }
+
+static bool pages_free(const superslab_t *ss, unsigned start, unsigned n) {
+  for (unsigned i = start; i < start + n; i++)
+    if (!(ss->free_map[i / 64] >> (i % 64) & 1)) return false;
+  return true;
+}
+
+static void test_large(void) {
+  /* page-granular runs: the usable size is the request rounded to pages */
+  for (size_t size = SMALL_MAX + 1; size <= LARGE_MAX; size += 4093) {
+    char *p = hak_malloc(size);
+    CHECK(p != NULL && ((uintptr_t)p & 4095) == 0);
+    CHECK(hak_malloc_usable_size(p) == align_up(size, 4096));
+    CHECK(registry_huge(registry_lookup(p)) == NULL);   /* in a SuperSlab */
+    p[0] = 1;
+    p[size - 1] = 2;
+    hak_free(p);
+  }
+  hak_malloc_trim(0);
+  /* freed pages coalesce with free neighbours: a run shrunk in place, then
+   * freed, leaves one free run of its whole former length */
+  char *a = pool_alloc_run(300);
+  CHECK(a != NULL);
+  superslab_t *ss = ss_of(a);
+  CHECK(pool_resize_run(ss, page_in(a), 100));
+  CHECK(pages_free(ss, page_in(a) + 100, 200) && !pages_free(ss, page_in(a), 1));
+  pool_free_run(ss, page_in(a), "free");
+  CHECK(pages_free(ss, page_in(a), 300) && ss->max_run >= 300);
+  /* realloc shrinks a run in place, and grows it into the free pages after it */
+  char *p = hak_malloc(120 << 10);
+  for (int i = 0; i < (40 << 10); i++) p[i] = (char)(i * 7);
+  char *q = hak_realloc(p, 40 << 10);
+  CHECK(q == p && hak_malloc_usable_size(q) == (40 << 10));
+  CHECK(pages_free(ss_of(p), page_in(p) + 10, 20));
+  q = hak_realloc(p, 100 << 10);
+  CHECK(q == p && hak_malloc_usable_size(q) == (100 << 10));
+  int same = 1;
+  for (int i = 0; i < (40 << 10); i++) same &= q[i] == (char)(i * 7);
+  CHECK(same);
+  q = hak_realloc(q, 36 << 10);
+  CHECK(q == p && hak_malloc_usable_size(q) == (36 << 10));
+  CHECK(pages_free(ss_of(p), page_in(p) + 9, 16));
+  hak_free(q);
+  /* a freed run is cached by the thread and served again for a size within 12.5% */
+  void *r = hak_malloc(200 << 10);
+  hak_free(r);
+  CHECK(!hak_owns(r));
+  void *r2 = hak_malloc((200 << 10) - 8000);
+  CHECK(r2 == r);
+  hak_free(r2);
+  hak_malloc_trim(0);
+  size_t runs, bytes;
+  pool_large_usage(&runs, &bytes);
+  CHECK(runs == 0 && bytes == 0);
+}
+
+static void test_large_purge(void) {
+  /* a freed run keeps its pages for the delay, then goes back */
+  long saved_delay = hak_options[OPT_PURGE_DELAY_MS];
+  hak_options[OPT_PURGE_DELAY_MS] = 100;
+  hak_malloc_trim(0);
+  char *keep = pool_alloc_run(1);     /* keeps the SuperSlab mapped */
+  char *p = pool_alloc_run(256);
+  char *other = pool_alloc_run(1);
+  CHECK(ss_of(p) == ss_of(keep) && ss_of(other) == ss_of(keep));
+  memset(p, 9, 256 << 12);
+  long touched = rss_kb();
+  size_t purged = atomic_load(&hak_stats.pages_purged);
+  pool_free_run(ss_of(p), page_in(p), "free");
+  CHECK(atomic_load(&hak_stats.pages_purged) == purged);   /* not before the delay */
+  CHECK(rss_kb() > touched - 64);
+  usleep(150 * 1000);
+  pool_free_run(ss_of(other), page_in(other), "free");   /* any pool operation purges what expired */
+  CHECK(atomic_load(&hak_stats.pages_purged) >= purged + 256);
+  CHECK(rss_kb() < touched - 800);
+  CHECK(p[0] == 0 && p[(256 << 12) - 1] == 0);
+  pool_free_run(ss_of(keep), page_in(keep), "free");
+  hak_options[OPT_PURGE_DELAY_MS] = saved_delay;
+}
+
+static void test_huge(void) {
+  /* a freed mapping is cached, served again, and unmapped after the delay */
+  long saved_delay = hak_options[OPT_PURGE_DELAY_MS];
+  hak_options[OPT_PURGE_DELAY_MS] = 100;
+  hak_malloc_trim(0);
+  size_t reused = atomic_load(&hak_stats.huge_reused);
+  char *p = hak_malloc(5 << 20);
+  memset(p, 3, 5 << 20);
+  hak_free(p);
+  char *q = hak_calloc(1, (4 << 20) + 100);   /* fits the cached one: reused, and zeroed */
+  CHECK(q == p && atomic_load(&hak_stats.huge_reused) == reused + 1);
+  CHECK(hak_malloc_usable_size(q) >= (4 << 20) + 100 && hak_malloc_usable_size(q) < (5 << 20) - 4096);
+  int zero = 1;
+  for (size_t i = 0; i < (4 << 20) + 100; i += 512) zero &= q[i] == 0;
+  CHECK(zero);
+  /* mremap growth keeps the contents */
+  for (size_t i = 0; i < (4 << 20); i += 4096) q[i] = (char)(i >> 12);
+  char *g = hak_realloc(q, 40 << 20);
+  CHECK(g != NULL);
+  int same = 1;
+  for (size_t i = 0; i < (4 << 20); i += 4096) same &= g[i] == (char)(i >> 12);
+  CHECK(same);
+  hak_free(g);
+  CHECK(registry_lookup(g) != 0);          /* cached */
+  usleep(150 * 1000);
+  void *t = hak_malloc(3 << 20);           /* a huge operation expires the cache */
+  CHECK(registry_lookup(g) == 0 || (char *)t == g);
+  hak_free(t);
+  hak_malloc_trim(0);
+  CHECK(registry_lookup(t) == 0);
+  hak_options[OPT_PURGE_DELAY_MS] = saved_delay;
+}
+
+static void *churn_thread(void *arg) {
+  void **out = arg;
+  for (int i = 0; i < 64; i++) out[i] = hak_malloc(i % 4 == 0 ? 40000 + i * 1000 : 16 + i * 40);
+  void *tmp = hak_malloc(100 << 10);   /* freed here: into this thread's run cache */
+  hak_free(tmp);
+  return NULL;
+}
+
+static void test_thread_churn(void) {
+  /* 1000 threads allocate and exit, two at a time; this thread frees their
+   * blocks; the mapped memory falls back */
+  hak_malloc_trim(0);
+  size_t mapped_before = atomic_load(&hak_stats.mapped);
+  static void *blocks[2][64];
+  size_t high = 0;
+  for (int i = 0; i < 1000; i += 2) {
+    pthread_t t[2];
+    for (int k = 0; k < 2; k++) pthread_create(&t[k], NULL, churn_thread, blocks[k]);
+    for (int k = 0; k < 2; k++) pthread_join(t[k], NULL);
+    for (int k = 0; k < 2; k++)
+      for (int j = 0; j < 64; j++) hak_free(blocks[k][j]);
+    size_t now = atomic_load(&hak_stats.mapped);
+    if (now > high) high = now;
+  }
+  CHECK(high <= mapped_before + (8u << 20));   /* flat: not growing with the thread count */
+  hak_malloc_trim(0);
+  CHECK(atomic_load(&hak_stats.mapped) <= mapped_before + (2u << 20) + (64u << 10));
+  size_t runs, bytes;
+  pool_large_usage(&runs, &bytes);
+  CHECK(runs == 0);
+}
+
 static void test_options(void) {
   for (unsigned i = 0; i < OPT_COUNT; i++) {
     const hak_option_desc_t *d = &hak_option_table[i];
@@ -220,6 +368,10 @@ int main(void) {
   test_pool();
   test_purge();
   test_remote_and_exit();
+  test_large();
+  test_large_purge();
+  test_huge();
+  test_thread_churn();
   test_options();
   CHECK_DONE();
 }

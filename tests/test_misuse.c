@@ -20,7 +20,9 @@ static void free_own_mapping(void) {
   hak_free(m);
 }
 static void double_free_small(void) { void *p = hak_malloc(32); hak_free(p); hak_free(p); }
-static void double_free_huge(void) { void *p = hak_malloc(1 << 20); hak_free(p); hak_free(p); }
+static void double_free_large(void) { void *p = hak_malloc(100 << 10); hak_free(p); hak_free(p); }
+static void double_free_huge(void) { void *p = hak_malloc(4 << 20); hak_free(p); hak_free(p); }
+static void free_interior_large(void) { char *p = hak_malloc(100 << 10); hak_free(p + 4096); }
 static void free_global(void) { static char g[64]; hak_free(g); }
 static void realloc_stack(void) { int x; hak_realloc(&x, 100); }
 static void realloc_interior(void) { char *p = hak_malloc(200); hak_realloc(p + 32, 400); }
@@ -34,7 +36,9 @@ static const struct { const char *name; misuse_fn fn; const char *expect; } case
   { "free of an interior pointer of a huge block", free_interior_huge, "hakmem: free(): invalid pointer (interior" },
   { "free of the program's own mapping", free_own_mapping, "hakmem: free(): invalid pointer (not allocated by hakmem" },
   { "double free (small)", double_free_small, "hakmem: free(): double free of 0x" },
-  { "double free (huge)", double_free_huge, "hakmem: free(): invalid pointer (not allocated by hakmem, or already freed) 0x" },
+  { "double free (large)", double_free_large, "hakmem: free(): double free of 0x" },
+  { "double free (huge)", double_free_huge, "hakmem: free(): double free of 0x" },
+  { "free of an interior pointer of a large block", free_interior_large, "hakmem: free(): invalid pointer (interior" },
   { "realloc of a stack address", realloc_stack, "hakmem: realloc(): invalid pointer (not allocated by hakmem" },
   { "realloc of an interior pointer", realloc_interior, "hakmem: realloc(): invalid pointer (interior" },
   { "malloc_usable_size of a foreign pointer", usable_size_foreign, "hakmem: malloc_usable_size(): invalid pointer" },

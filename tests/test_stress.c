@@ -31,7 +31,7 @@ static size_t pick_size(uint64_t *s) {
   if (r < 700) return rnd(s) % 256;             /* tiny */
   if (r < 950) return 256 + rnd(s) % 32768;      /* tiny and mid */
   if (r < 998) return 32768 + rnd(s) % 300000;   /* large */
-  return (1u << 20) + rnd(s) % (4u << 20);
+  return (1u << 20) + rnd(s) % (7u << 20);     /* huge, up to 8 MiB */
 }
 
 /* The pattern covers the first and last 64 bytes, and a word per page. */
