@@ -10,7 +10,11 @@
  * absorb churn; further ones go back to the OS at once.
  *
  * Freed pages stay resident for HAKMEM_PURGE_DELAY_MS, so that memory
- * reused soon costs no page faults.  A SuperSlab with free, unpurged
+ * reused soon costs no page faults, and while they are not too many: the
+ * dirty pages may exceed DIRTY_FLOOR only up to an eighth of the pages in
+ * use (jemalloc 3's active:dirty ratio), so that a program that frees
+ * most of its memory and stays busy in a corner of what is left gives the
+ * rest back without waiting for a pool operation after the delay.  A SuperSlab with free, unpurged
  * ("dirty") pages is queued by when its oldest one was freed, and every
  * pool operation purges (MADV_DONTNEED) the dirty pages of the SuperSlabs
  * queued longer than the delay.  Purging a SuperSlab's pages together costs
@@ -33,6 +37,8 @@
 #define MAP_WORDS     (PAGES_PER_SS / 64)
 #define BINS          10            /* floor(log2(pages)) of a run: 0..8 */
 #define BIN_SCAN      8             /* SuperSlabs of the request's own bin looked at */
+#define DIRTY_FLOOR   ((16u << 20) >> PAGE_SHIFT)
+#define DIRTY_RATIO   8
 
 enum { L_AVAIL, L_BIN, L_DIRTY };
 typedef struct { superslab_t *head, *tail; } ss_list_t;
@@ -42,6 +48,7 @@ static ss_list_t avail, dirty, bins[BINS];
 static unsigned  empty_count;                  /* wholly free SuperSlabs still mapped */
 static size_t    class_slabs[NUM_CLASSES];     /* slabs in use per class */
 static size_t    large_runs, large_pages;      /* large runs handed out */
+static size_t    used_pages, dirty_pages;      /* handed out; free and not purged */
 
 /* ------------------------------------------------------------------ lists */
 
@@ -130,6 +137,18 @@ static unsigned scan_free(const superslab_t *ss, unsigned want, unsigned *best) 
   return longest;
 }
 
+static unsigned bits_count(const uint64_t *map, unsigned start, unsigned n) {
+  unsigned count = 0;
+  while (n > 0) {
+    unsigned b = start & 63, k = 64 - b < n ? 64 - b : n;
+    uint64_t m = (k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << k) - 1)) << b;
+    count += (unsigned)__builtin_popcountll(map[start >> 6] & m);
+    start += k;
+    n -= k;
+  }
+  return count;
+}
+
 static bool map_empty(const uint64_t *map) {
   uint64_t any = 0;
   for (unsigned i = 0; i < MAP_WORDS; i++) any |= map[i];
@@ -177,6 +196,7 @@ static superslab_t *superslab_map(void) {
 }
 
 static void superslab_unmap(superslab_t *ss) {
+  dirty_pages -= bits_count(ss->dirty_map, 0, PAGES_PER_SS);
   for (unsigned i = 0; i < SS_LISTS; i++) list_remove(i, ss);
   registry_clear(ss, SS_SIZE);
   os_unmap(ss, SS_SIZE);
@@ -193,18 +213,22 @@ static void purge_superslab(superslab_t *ss) {
   }
   for (unsigned i = 0; i < MAP_WORDS; i++) ss->dirty_map[i] = 0;
   list_remove(L_DIRTY, ss);
+  dirty_pages -= pages;
   atomic_fetch_add_explicit(&hak_stats.pages_purged, pages, memory_order_relaxed);
 }
 
 /* Purges the SuperSlabs whose oldest dirty page was freed at least delay_ms
- * before now. */
+ * before now, then the oldest others while the dirty pages are too many. */
 static void purge_expired(uint64_t now, uint64_t delay_ms) {
   while (dirty.head != NULL && now - dirty.head->dirty_since >= delay_ms) purge_superslab(dirty.head);
+  while (dirty.head != NULL && dirty_pages > DIRTY_FLOOR && dirty_pages > used_pages / DIRTY_RATIO) purge_superslab(dirty.head);
 }
 
 /* Pages [start, start + n) of ss, all free, are handed out. */
 static void pages_take(superslab_t *ss, unsigned start, unsigned n) {
   if (ss->free_pages == USABLE_PAGES) empty_count--;
+  dirty_pages -= bits_count(ss->dirty_map, start, n);
+  used_pages += n;
   bits_assign(ss->free_map, start, n, false);
   bits_assign(ss->dirty_map, start, n, false);
   ss->free_pages = (uint16_t)(ss->free_pages - n);
@@ -217,6 +241,8 @@ static bool pages_give(superslab_t *ss, unsigned start, unsigned n, uint64_t now
   bits_assign(ss->free_map, start, n, true);
   bits_assign(ss->dirty_map, start, n, true);
   ss->free_pages = (uint16_t)(ss->free_pages + n);
+  dirty_pages += n;
+  used_pages -= n;
   if (!(ss->lists & (1u << L_DIRTY))) {
     ss->dirty_since = now;
     list_push(L_DIRTY, ss, true);
