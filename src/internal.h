@@ -110,7 +110,6 @@ typedef struct superslab {
     struct {
       region_hdr_t       hdr;
       uint32_t           free_mask;   /* bit i: slab i's pages are all free */
-      uint64_t           dirty_since; /* when the oldest unpurged free page was freed */
       uint16_t           free_pages;
       uint16_t           max_run;     /* longest run of free pages */
       uint8_t            bin;         /* the bin list it is on: by max_run */
@@ -119,6 +118,8 @@ typedef struct superslab {
     slab_meta_t          slabs[SLABS_PER_SS];
   };
   ss_link_t link[SS_LISTS];
+  uint64_t  dirty_first, dirty_last;        /* when the oldest and newest dirty pages were freed */
+  uint64_t  purge_at;                       /* when the purge clock looks at it next */
   uint64_t  free_map[PAGES_PER_SS / 64];    /* bit: the page is free */
   uint64_t  dirty_map[PAGES_PER_SS / 64];   /* bit: free, and resident since (not purged) */
   uint16_t  run[PAGES_PER_SS];

@@ -9,12 +9,18 @@
  * runs reuse each other's pages.  One wholly free SuperSlab stays mapped to
  * absorb churn; further ones go back to the OS at once.
  *
- * Freed pages stay resident for HAKMEM_PURGE_DELAY_MS, so that memory
- * reused soon costs no page faults, and while they are not too many: the
- * dirty pages may exceed DIRTY_FLOOR only up to an eighth of the pages in
- * use (jemalloc 3's active:dirty ratio), so that a program that frees
- * most of its memory and stays busy in a corner of what is left gives the
- * rest back without waiting for a pool operation after the delay.  A SuperSlab with free, unpurged
+ * Freed pages stay resident until their SuperSlab has had no page freed
+ * for HAKMEM_PURGE_DELAY_MS (or, in a SuperSlab that never goes quiet,
+ * until its oldest dirty page is MAX_AGE delays old), so that memory reused
+ * soon costs no page faults: a churn that keeps freeing and reusing pages
+ * keeps them.  (Purging each SuperSlab's free pages a delay after the first
+ * was freed made bench_mid_large_mt fault 2.7x as often as mimalloc.)  But once more than DIRTY_FLOOR pages
+ * are dirty, and more than are in use, a SuperSlab that falls to an eighth
+ * or less of its pages in use is purged at once: a program that frees most
+ * of its memory gives it back even if it makes no further pool call, while
+ * one that churns through partly used SuperSlabs keeps its pages.  (A cap on dirty pages
+ * as a fraction of those in use, jemalloc 3's rule, purged memory that
+ * the churn reused a moment later: 20x slower on bench_mid_large_mt.)  A SuperSlab with free, unpurged
  * ("dirty") pages is queued by when its oldest one was freed, and every
  * pool operation purges (MADV_DONTNEED) the dirty pages of the SuperSlabs
  * queued longer than the delay.  Purging a SuperSlab's pages together costs
@@ -26,7 +32,8 @@
  * Lists (superslab_t.link), all under the pool lock:
  *   avail  SuperSlabs with a wholly free slab, wholly free ones at the tail
  *   bin    SuperSlabs by their longest free run (bin_head[floor(log2)])
- *   dirty  SuperSlabs with dirty pages, oldest first */
+ *   dirty  SuperSlabs with dirty pages, by purge_at (about: entries put
+ *          back go to the tail) */
 #include "internal.h"
 
 #include <errno.h>
@@ -38,7 +45,8 @@
 #define BINS          10            /* floor(log2(pages)) of a run: 0..8 */
 #define BIN_SCAN      8             /* SuperSlabs of the request's own bin looked at */
 #define DIRTY_FLOOR   ((16u << 20) >> PAGE_SHIFT)
-#define DIRTY_RATIO   8
+#define MAX_AGE       8             /* delays */
+#define NEARLY_EMPTY  (USABLE_PAGES - USABLE_PAGES / 8)   /* free pages */
 
 enum { L_AVAIL, L_BIN, L_DIRTY };
 typedef struct { superslab_t *head, *tail; } ss_list_t;
@@ -49,6 +57,7 @@ static unsigned  empty_count;                  /* wholly free SuperSlabs still m
 static size_t    class_slabs[NUM_CLASSES];     /* slabs in use per class */
 static size_t    large_runs, large_pages;      /* large runs handed out */
 static size_t    used_pages, dirty_pages;      /* handed out; free and not purged */
+static bool      shrinking;                    /* more dirty pages than in use, and over DIRTY_FLOOR */
 
 /* ------------------------------------------------------------------ lists */
 
@@ -217,11 +226,35 @@ static void purge_superslab(superslab_t *ss) {
   atomic_fetch_add_explicit(&hak_stats.pages_purged, pages, memory_order_relaxed);
 }
 
-/* Purges the SuperSlabs whose oldest dirty page was freed at least delay_ms
- * before now, then the oldest others while the dirty pages are too many. */
+/* Looks at the SuperSlabs whose purge time has come: purges those quiet
+ * for delay_ms (or dirty for MAX_AGE delays), requeues the others. */
 static void purge_expired(uint64_t now, uint64_t delay_ms) {
-  while (dirty.head != NULL && now - dirty.head->dirty_since >= delay_ms) purge_superslab(dirty.head);
-  while (dirty.head != NULL && dirty_pages > DIRTY_FLOOR && dirty_pages > used_pages / DIRTY_RATIO) purge_superslab(dirty.head);
+  while (dirty.head != NULL && now >= dirty.head->purge_at) {
+    superslab_t *ss = dirty.head;
+    if (now - ss->dirty_last >= delay_ms || now - ss->dirty_first >= MAX_AGE * delay_ms) {
+      purge_superslab(ss);
+    } else {
+      ss->purge_at = ss->dirty_last + delay_ms;
+      list_remove(L_DIRTY, ss);
+      list_push(L_DIRTY, ss, true);
+    }
+  }
+}
+
+/* Follows the dirty and used page counts: when the process starts
+ * shrinking, every nearly empty SuperSlab is purged; while it shrinks,
+ * each one that becomes nearly empty is (pages_give). */
+static void shrink_check(void) {
+  bool now = dirty_pages > DIRTY_FLOOR && dirty_pages > used_pages;
+  if (now && !shrinking) {
+    superslab_t *ss = dirty.head;
+    while (ss != NULL) {
+      superslab_t *next = ss->link[L_DIRTY].next;
+      if (ss->free_pages >= NEARLY_EMPTY) purge_superslab(ss);
+      ss = next;
+    }
+  }
+  shrinking = now;
 }
 
 /* Pages [start, start + n) of ss, all free, are handed out. */
@@ -234,6 +267,7 @@ static void pages_take(superslab_t *ss, unsigned start, unsigned n) {
   ss->free_pages = (uint16_t)(ss->free_pages - n);
   if (map_empty(ss->dirty_map)) list_remove(L_DIRTY, ss);
   ss_refile(ss);
+  shrink_check();
 }
 
 /* Pages [start, start + n) of ss come back; false if that unmapped ss. */
@@ -243,8 +277,10 @@ static bool pages_give(superslab_t *ss, unsigned start, unsigned n, uint64_t now
   ss->free_pages = (uint16_t)(ss->free_pages + n);
   dirty_pages += n;
   used_pages -= n;
+  ss->dirty_last = now;
   if (!(ss->lists & (1u << L_DIRTY))) {
-    ss->dirty_since = now;
+    ss->dirty_first = now;
+    ss->purge_at = now + (uint64_t)hak_options[OPT_PURGE_DELAY_MS];
     list_push(L_DIRTY, ss, true);
   }
   if (ss->free_pages == USABLE_PAGES) {
@@ -253,8 +289,11 @@ static bool pages_give(superslab_t *ss, unsigned start, unsigned n, uint64_t now
       return false;
     }
     empty_count++;
+  } else if (ss->free_pages >= NEARLY_EMPTY && shrinking) {
+    purge_superslab(ss);
   }
   ss_refile(ss);
+  shrink_check();
   return true;
 }
 
@@ -265,6 +304,16 @@ static void pool_unlock(uint64_t now) {
   purge_expired(now, delay);
   pthread_mutex_unlock(&pool_lock);
   huge_cache_expire(now, false);
+}
+
+/* The fullest of the first BIN_SCAN SuperSlabs of list l (bins and avail
+ * put wholly free ones last) with a free run of n pages: filling the
+ * fullest lets the others drain and go back to the OS. */
+static superslab_t *fullest(unsigned which, superslab_t *ss, unsigned n) {
+  superslab_t *best = NULL;
+  for (unsigned i = 0; ss != NULL && i < BIN_SCAN; i++, ss = ss->link[which].next)
+    if (ss->max_run >= n && (best == NULL || ss->free_pages < best->free_pages)) best = ss;
+  return best;
 }
 
 /* ------------------------------------------------------------------ slabs */
@@ -288,7 +337,7 @@ static void slab_init(slab_meta_t *m, unsigned cls, heap_t *owner) {
 
 slab_meta_t *pool_acquire_slab(unsigned cls, heap_t *owner) {
   pthread_mutex_lock(&pool_lock);
-  superslab_t *ss = avail.head;
+  superslab_t *ss = fullest(L_AVAIL, avail.head, PAGES_PER_SLAB);
   if (ss == NULL && (ss = superslab_map()) == NULL) {
     pthread_mutex_unlock(&pool_lock);
     return NULL;
@@ -316,16 +365,13 @@ void pool_release_slab(slab_meta_t *m) {
 
 /* ------------------------------------------------------------- large runs */
 
-/* A SuperSlab with a free run of n pages: first among the few of n's own
- * bin that fit, else the first of the next bin up that has one. */
+/* A SuperSlab with a free run of n pages: from n's own bin, else from the
+ * lowest bin above it that has one. */
 static superslab_t *find_run(unsigned n) {
   unsigned b = 31 - (unsigned)__builtin_clz(n);
-  superslab_t *ss = bins[b].head;
-  for (unsigned i = 0; ss != NULL && i < BIN_SCAN; i++, ss = ss->link[L_BIN].next)
-    if (ss->max_run >= n) return ss;
-  for (b++; b < BINS; b++)
-    if (bins[b].head != NULL) return bins[b].head;
-  return NULL;
+  superslab_t *ss = fullest(L_BIN, bins[b].head, n);
+  for (b++; ss == NULL && b < BINS; b++) ss = fullest(L_BIN, bins[b].head, n);
+  return ss;
 }
 
 void *pool_alloc_run(unsigned n) {
