@@ -6,8 +6,10 @@
  * any size class) and as large runs (any number of pages, placed best-fit).
  * A free bitmap per SuperSlab is the whole free-space structure: freed
  * pages coalesce with their free neighbours by construction, and slabs and
- * runs reuse each other's pages.  One wholly free SuperSlab stays mapped to
- * absorb churn; further ones go back to the OS at once.
+ * runs reuse each other's pages.  Up to EMPTY_SS_KEPT wholly free
+ * SuperSlabs stay mapped to absorb churn (threads that come and go free
+ * and take whole SuperSlabs: with one kept, bench_thread_churn mapped a
+ * fresh one per thread); further ones go back to the OS at once.
  *
  * Freed pages stay resident until their SuperSlab has had no page freed
  * for HAKMEM_PURGE_DELAY_MS (or, in a SuperSlab that never goes quiet,
@@ -38,13 +40,13 @@
 
 #include <errno.h>
 
-#define EMPTY_SS_KEPT 1
+#define EMPTY_SS_KEPT 8
 #define FIRST_PAGE    (SLAB_FIRST * PAGES_PER_SLAB)
 #define USABLE_PAGES  (PAGES_PER_SS - FIRST_PAGE)
 #define MAP_WORDS     (PAGES_PER_SS / 64)
 #define BINS          10            /* floor(log2(pages)) of a run: 0..8 */
 #define BIN_SCAN      8             /* SuperSlabs of the request's own bin looked at */
-#define DIRTY_FLOOR   ((16u << 20) >> PAGE_SHIFT)
+#define DIRTY_FLOOR   ((32u << 20) >> PAGE_SHIFT)
 #define MAX_AGE       8             /* delays */
 #define NEARLY_EMPTY  (USABLE_PAGES - USABLE_PAGES / 8)   /* free pages */
 
@@ -289,9 +291,8 @@ static bool pages_give(superslab_t *ss, unsigned start, unsigned n, uint64_t now
       return false;
     }
     empty_count++;
-  } else if (ss->free_pages >= NEARLY_EMPTY && shrinking) {
-    purge_superslab(ss);
   }
+  if (ss->free_pages >= NEARLY_EMPTY && shrinking) purge_superslab(ss);
   ss_refile(ss);
   shrink_check();
   return true;
