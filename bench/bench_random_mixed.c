@@ -32,6 +32,7 @@ int main(int argc, char **argv) {
   double t1 = now_s();
   for (long k = 0; k < ws; k++) free(slots[k]);
   free(slots);
+  report_faults("bench_random_mixed", (double)iters);
   report("bench_random_mixed", (double)iters, t1 - t0);
   return 0;
 }
