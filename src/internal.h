@@ -194,8 +194,8 @@ typedef struct heap_counters {
   size_t refills, flushes, remote_frees, remote_collected, adopted, orphaned;
 } heap_counters_t;
 
-#define RUN_CACHE_SLOTS 8          /* large runs a thread keeps for reuse... */
-#define RUN_CACHE_PAGES 256        /* ...up to 1 MiB in all */
+#define RUN_CACHE_SLOTS 16         /* large runs a thread keeps for reuse... */
+#define RUN_CACHE_PAGES 512        /* ...up to 2 MiB in all */
 
 #define HINT_NONE ((uintptr_t)1)   /* never equal to a 2 MiB-aligned base */
 #define HINTS 8                    /* one cache line */

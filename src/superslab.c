@@ -53,7 +53,7 @@
 enum { L_AVAIL, L_BIN, L_DIRTY };
 typedef struct { superslab_t *head, *tail; } ss_list_t;
 
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t pool_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;   /* held briefly: spin before sleeping */
 static ss_list_t avail, dirty, bins[BINS];
 static unsigned  empty_count;                  /* wholly free SuperSlabs still mapped */
 static size_t    class_slabs[NUM_CLASSES];     /* slabs in use per class */
@@ -168,16 +168,36 @@ static bool map_empty(const uint64_t *map) {
 
 /* ------------------------------------------------------------ SuperSlabs */
 
-/* Recomputes what derives from the free bitmap and files ss accordingly. */
-static void ss_refile(superslab_t *ss) {
-  uint32_t mask = 0;
-  for (unsigned i = SLAB_FIRST; i < SLABS_PER_SS; i++)
-    if (((ss->free_map[i / 4] >> ((i % 4) * 16)) & 0xffff) == 0xffff) mask |= 1u << i;
-  ss->free_mask = mask;
-  ss->max_run = (uint16_t)scan_free(ss, 0, NULL);
+/* Length of the run of set bits that contains bit pos (0 if pos is clear). */
+static unsigned run_around(const uint64_t *map, unsigned pos) {
+  if (!(map[pos >> 6] >> (pos & 63) & 1)) return 0;
+  unsigned lo = pos, hi = pos + 1;
+  while (lo > 0) {   /* down to the first clear bit below */
+    uint64_t below = ~map[(lo - 1) >> 6] << (63 - ((lo - 1) & 63));   /* clear bits at or below lo - 1, top-aligned */
+    if (below != 0) { lo -= (unsigned)__builtin_clzll(below); break; }
+    lo = ((lo - 1) & ~63u);
+  }
+  while (hi < PAGES_PER_SS) {
+    uint64_t above = ~map[hi >> 6] >> (hi & 63);
+    if (above != 0) { hi += (unsigned)__builtin_ctzll(above); break; }
+    hi = (hi | 63) + 1;
+  }
+  if (hi > PAGES_PER_SS) hi = PAGES_PER_SS;
+  return hi - lo;
+}
+
+/* Files ss by what derives from its free bitmap after pages [start,
+ * start + n) changed: the wholly free slabs among them, and max_run
+ * (passed in, computed by the caller from the run it changed). */
+static void ss_refile(superslab_t *ss, unsigned start, unsigned n, unsigned max_run) {
+  for (unsigned i = start / PAGES_PER_SLAB; i <= (start + n - 1) / PAGES_PER_SLAB; i++) {
+    if (((ss->free_map[i / 4] >> ((i % 4) * 16)) & 0xffff) == 0xffff) ss->free_mask |= 1u << i;
+    else ss->free_mask &= ~(1u << i);
+  }
+  ss->max_run = (uint16_t)max_run;
   bool whole = ss->free_pages == USABLE_PAGES;
   list_remove(L_AVAIL, ss);
-  if (mask != 0) list_push(L_AVAIL, ss, whole);
+  if (ss->free_mask != 0) list_push(L_AVAIL, ss, whole);
   list_remove(L_BIN, ss);
   if (ss->max_run != 0) {
     ss->bin = (uint8_t)(31 - __builtin_clz(ss->max_run));
@@ -202,7 +222,7 @@ static superslab_t *superslab_map(void) {
   stats_mapped(SS_SIZE);
   stats_inc_peak(&hak_stats.superslabs, &hak_stats.superslabs_peak);
   empty_count++;
-  ss_refile(ss);
+  ss_refile(ss, FIRST_PAGE, USABLE_PAGES, USABLE_PAGES);
   return ss;
 }
 
@@ -264,11 +284,12 @@ static void pages_take(superslab_t *ss, unsigned start, unsigned n) {
   if (ss->free_pages == USABLE_PAGES) empty_count--;
   dirty_pages -= bits_count(ss->dirty_map, start, n);
   used_pages += n;
+  bool was_longest = run_around(ss->free_map, start) == ss->max_run;
   bits_assign(ss->free_map, start, n, false);
   bits_assign(ss->dirty_map, start, n, false);
   ss->free_pages = (uint16_t)(ss->free_pages - n);
   if (map_empty(ss->dirty_map)) list_remove(L_DIRTY, ss);
-  ss_refile(ss);
+  ss_refile(ss, start, n, was_longest ? scan_free(ss, 0, NULL) : ss->max_run);
   shrink_check();
 }
 
@@ -293,7 +314,8 @@ static bool pages_give(superslab_t *ss, unsigned start, unsigned n, uint64_t now
     empty_count++;
   }
   if (ss->free_pages >= NEARLY_EMPTY && shrinking) purge_superslab(ss);
-  ss_refile(ss);
+  unsigned run = run_around(ss->free_map, start);
+  ss_refile(ss, start, n, run > ss->max_run ? run : ss->max_run);
   shrink_check();
   return true;
 }
@@ -465,4 +487,4 @@ size_t pool_slabs_in_use(size_t per_class[NUM_CLASSES]) {
 
 void pool_fork_prepare(void) { pthread_mutex_lock(&pool_lock); }
 void pool_fork_parent(void) { pthread_mutex_unlock(&pool_lock); }
-void pool_fork_child(void) { pthread_mutex_init(&pool_lock, NULL); }
+void pool_fork_child(void) { pool_lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP; }
