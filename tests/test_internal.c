@@ -346,7 +346,7 @@ static void test_thread_churn(void) {
   hak_malloc_trim(0);
   size_t mapped_before = atomic_load(&hak_stats.mapped);
   static void *blocks[2][64];
-  size_t high = 0;
+  size_t high = 0, early = 0;   /* highest mapped over all rounds; over the first 100 threads */
   for (int i = 0; i < 1000; i += 2) {
     pthread_t t[2];
     for (int k = 0; k < 2; k++) pthread_create(&t[k], NULL, churn_thread, blocks[k]);
@@ -355,8 +355,14 @@ static void test_thread_churn(void) {
       for (int j = 0; j < 64; j++) hak_free(blocks[k][j]);
     size_t now = atomic_load(&hak_stats.mapped);
     if (now > high) high = now;
+    if (i == 98) early = high;
   }
-  CHECK(high <= mapped_before + (8u << 20));   /* flat: not growing with the thread count */
+  /* flat: not growing with the thread count (up to 8 free SuperSlabs are
+   * kept mapped, and each thread caches up to 2 MiB of runs) */
+  if (high > early + (4u << 20) || high > mapped_before + (40u << 20))
+    fprintf(stderr, "mapped: before %zu, first 100 threads %zu, all %zu\n", mapped_before, early, high);
+  CHECK(high <= early + (4u << 20));
+  CHECK(high <= mapped_before + (40u << 20));
   hak_malloc_trim(0);
   CHECK(atomic_load(&hak_stats.mapped) <= mapped_before + (2u << 20) + (64u << 10));
   size_t runs, bytes;
