@@ -27,12 +27,6 @@ void *hak_alloc_big(size_t size) {
   return huge_alloc(size, MIN_ALIGN, &zeroed);
 }
 
-/* Not a slab block, in a SuperSlab (that p's registry entry or the heap's
- * hint named): a large run, or an invalid pointer. */
-void hak_free_nonslab(heap_t *h, void *p, const char *func) {
-  large_free(h, ss_of(p), p, func);
-}
-
 void hak_free_unhinted(heap_t *h, void *p, const char *func) {
   uintptr_t base = (uintptr_t)p & ~(SS_SIZE - 1);
   uintptr_t e = registry_lookup(p);

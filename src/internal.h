@@ -367,7 +367,6 @@ static inline void hak_init(void) {
 
 void *hak_alloc_big(size_t size);                          /* size > TINY_MAX */
 void  hak_free_slow(void *p, uintptr_t entry, const char *func);
-void  hak_free_nonslab(heap_t *h, void *p, const char *func);   /* in a SuperSlab, not a slab block */
 
 /* The fast paths, inlined into both hak_malloc/hak_free and malloc/free.
  * Instruction counts: README, "Fast paths". */
@@ -400,7 +399,7 @@ static ALWAYS_INLINE void hak_free_owned(heap_t *h, slab_meta_t *m, void *p) {
 
 /* Checks p against slab m's blocks and owner, then frees it. */
 static ALWAYS_INLINE void hak_free_in_slab(heap_t *h, slab_meta_t *m, void *p, const char *func) {
-  if (UNLIKELY(!slab_block_valid(m, p))) { hak_free_nonslab(h, p, func); return; }
+  if (UNLIKELY(!slab_block_valid(m, p))) { large_free(h, ss_of(p), p, func); return; }   /* a large run, or invalid */
   /* Relaxed: only this thread ever stores h there, so a stale value can
    * only differ from h, and the slow path reads it again. */
   if (UNLIKELY(atomic_load_explicit(&m->owner, memory_order_relaxed) != h)) { tiny_free_remote(h, m, p); return; }

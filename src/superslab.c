@@ -96,25 +96,24 @@ static void list_push(unsigned which, superslab_t *ss, bool back) {
 
 /* ---------------------------------------------------------------- bitmaps */
 
+/* The bits of [start, start + n) that lie in start's word; *k: how many. */
+static uint64_t word_span(unsigned start, unsigned n, unsigned *k) {
+  unsigned b = start & 63;
+  *k = 64 - b < n ? 64 - b : n;
+  return (*k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << *k) - 1)) << b;
+}
+
 static void bits_assign(uint64_t *map, unsigned start, unsigned n, bool on) {
-  while (n > 0) {
-    unsigned b = start & 63, k = 64 - b < n ? 64 - b : n;
-    uint64_t m = (k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << k) - 1)) << b;
+  for (unsigned k; n > 0; start += k, n -= k) {
+    uint64_t m = word_span(start, n, &k);
     if (on) map[start >> 6] |= m; else map[start >> 6] &= ~m;
-    start += k;
-    n -= k;
   }
 }
 
-static bool bits_all(const uint64_t *map, unsigned start, unsigned n) {
-  while (n > 0) {
-    unsigned b = start & 63, k = 64 - b < n ? 64 - b : n;
-    uint64_t m = (k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << k) - 1)) << b;
-    if ((map[start >> 6] & m) != m) return false;
-    start += k;
-    n -= k;
-  }
-  return true;
+static unsigned bits_count(const uint64_t *map, unsigned start, unsigned n) {
+  unsigned count = 0;
+  for (unsigned k; n > 0; start += k, n -= k) count += (unsigned)__builtin_popcountll(map[start >> 6] & word_span(start, n, &k));
+  return count;
 }
 
 /* The next run of set bits at or after bit from: its start in *start and
@@ -146,18 +145,6 @@ static unsigned scan_free(const superslab_t *ss, unsigned want, unsigned *best) 
     if (want != 0 && len >= want && len < best_len) { best_len = len; *best = start; }
   }
   return longest;
-}
-
-static unsigned bits_count(const uint64_t *map, unsigned start, unsigned n) {
-  unsigned count = 0;
-  while (n > 0) {
-    unsigned b = start & 63, k = 64 - b < n ? 64 - b : n;
-    uint64_t m = (k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << k) - 1)) << b;
-    count += (unsigned)__builtin_popcountll(map[start >> 6] & m);
-    start += k;
-    n -= k;
-  }
-  return count;
 }
 
 static bool map_empty(const uint64_t *map) {
@@ -438,7 +425,7 @@ bool pool_resize_run(superslab_t *ss, unsigned page, unsigned n) {
   if (n < old) {
     pages_give(ss, page + n, old - n, now);   /* cannot empty ss: the run stays */
   } else if (n > old) {
-    ok = page + n <= PAGES_PER_SS && bits_all(ss->free_map, page + old, n - old);
+    ok = page + n <= PAGES_PER_SS && bits_count(ss->free_map, page + old, n - old) == n - old;
     if (ok) pages_take(ss, page + old, n - old);
   }
   if (ok) {
