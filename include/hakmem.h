@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <malloc.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,7 +38,41 @@ int    hak_malloc_trim(size_t pad);
  * free of a foreign pointer. */
 int    hak_owns(const void *p);
 
-/* Writes the statistics lines ("hakmem: ...") to the file descriptor. */
+/* Statistics, counted always (per thread, merged when asked for).  The
+ * README, "Statistics", says what each figure means. */
+#define HAK_STATS_CLASSES 72
+
+struct hak_class_stats {
+  size_t block_size;
+  size_t allocs;          /* blocks handed out */
+  size_t frees;           /* blocks freed, by any thread */
+  size_t remote_frees;    /* of those, by a thread that did not own the block's slab */
+  size_t slabs_in_use;
+};
+
+struct hak_stats {
+  size_t superslabs_now, superslabs_peak;
+  size_t bytes_mapped_now, bytes_mapped_peak;
+  size_t bytes_committed;   /* mapped and touched, not given back */
+  size_t bytes_purged;      /* given back to the OS (MADV_DONTNEED) since start */
+  size_t slabs_in_use;
+  size_t allocs, frees, remote_frees;               /* the classes' totals */
+  size_t refills, flushes, remote_collected, slabs_orphaned, slabs_adopted;
+  size_t large_now, large_bytes_now, large_allocs, large_frees;
+  size_t huge_now, huge_bytes_now, huge_allocs, huge_cached, huge_reused;
+  size_t spill_pushes, spill_blocks, spill_takes, spill_drained, bg_drains;
+  size_t heaps_created, threads_exited;
+  struct hak_class_stats classes[HAK_STATS_CLASSES];
+};
+
+/* Fills *out; returns 0. */
+int    hak_stats_get(struct hak_stats *out);
+
+/* malloc_info's XML (options must be 0), and malloc_stats's lines on stderr. */
+int    hak_malloc_info(int options, FILE *fp);
+void   hak_malloc_stats(void);
+
+/* Writes the statistics lines ("hakmem: NAME VALUE") to the file descriptor. */
 void   hak_stats_print(int fd);
 
 #ifdef __cplusplus

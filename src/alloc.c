@@ -175,20 +175,20 @@ HAK_EXPORT size_t hak_malloc_usable_size(const void *p) {
 
 HAK_EXPORT int hak_owns(const void *p) { return block_size(p, registry_lookup(p)) != 0; }
 
+/* arena: bytes of SuperSlabs; uordblks: of those, slabs serving a class
+ * and large runs; hblks/hblkhd: huge mappings; usmblks: peak bytes mapped. */
 HAK_EXPORT struct mallinfo2 hak_mallinfo2(void) {
+  struct hak_stats st;
+  hak_stats_get(&st);
   struct mallinfo2 mi;
   memset(&mi, 0, sizeof mi);
-  size_t slabs_bytes = atomic_load_explicit(&hak_stats.superslabs, memory_order_relaxed) * SS_SIZE;
-  size_t runs, run_bytes;
-  pool_large_usage(&runs, &run_bytes);
-  size_t in_use = pool_slabs_in_use(NULL) * SLAB_SIZE + run_bytes;   /* slabs serving a class, large runs */
-  mi.arena = slabs_bytes;
-  mi.ordblks = atomic_load_explicit(&hak_stats.superslabs, memory_order_relaxed);
-  mi.hblks = atomic_load_explicit(&hak_stats.huge_count, memory_order_relaxed);
-  mi.hblkhd = atomic_load_explicit(&hak_stats.huge_bytes, memory_order_relaxed);
-  mi.usmblks = atomic_load_explicit(&hak_stats.mapped_peak, memory_order_relaxed);
-  mi.uordblks = in_use;
-  mi.fordblks = slabs_bytes - mi.uordblks;
+  mi.arena = st.superslabs_now * SS_SIZE;
+  mi.ordblks = st.superslabs_now;
+  mi.hblks = st.huge_now;
+  mi.hblkhd = st.huge_bytes_now;
+  mi.usmblks = st.bytes_mapped_peak;
+  mi.uordblks = st.slabs_in_use * SLAB_SIZE + st.large_bytes_now;
+  mi.fordblks = mi.arena - mi.uordblks;
   return mi;
 }
 

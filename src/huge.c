@@ -78,10 +78,10 @@ void *huge_alloc(size_t size, size_t alignment, bool *zeroed) {
     if (h != NULL) {
       h->user = (uint8_t *)h + offset;
       *zeroed = false;
-      atomic_fetch_add_explicit(&hak_stats.huge_count, 1, memory_order_relaxed);
-      atomic_fetch_add_explicit(&hak_stats.huge_bytes, h->map_size, memory_order_relaxed);
-      atomic_fetch_add_explicit(&hak_stats.huge_allocs, 1, memory_order_relaxed);
-      atomic_fetch_add_explicit(&hak_stats.huge_reused, 1, memory_order_relaxed);
+      atomic_fetch_add_explicit(&hak_global.huge_count, 1, memory_order_relaxed);
+      atomic_fetch_add_explicit(&hak_global.huge_bytes, h->map_size, memory_order_relaxed);
+      atomic_fetch_add_explicit(&hak_global.huge_allocs, 1, memory_order_relaxed);
+      atomic_fetch_add_explicit(&hak_global.huge_reused, 1, memory_order_relaxed);
       return huge_realloc(h, size);   /* cuts the tail off: cannot fail */
     }
   }
@@ -101,17 +101,17 @@ void *huge_alloc(size_t size, size_t alignment, bool *zeroed) {
     return NULL;
   }
   stats_mapped(map_size);
-  atomic_fetch_add_explicit(&hak_stats.huge_count, 1, memory_order_relaxed);
-  atomic_fetch_add_explicit(&hak_stats.huge_bytes, map_size, memory_order_relaxed);
-  atomic_fetch_add_explicit(&hak_stats.huge_allocs, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&hak_global.huge_count, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&hak_global.huge_bytes, map_size, memory_order_relaxed);
+  atomic_fetch_add_explicit(&hak_global.huge_allocs, 1, memory_order_relaxed);
   return h->user;
 }
 
 void huge_free(huge_hdr_t *h, void *p, const char *func) {
   if (h->user == NULL && p == (uint8_t *)h + HUGE_HEADER) hak_fatal_pointer(func, "double free of", p);   /* cached */
   if (p != h->user) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
-  atomic_fetch_sub_explicit(&hak_stats.huge_count, 1, memory_order_relaxed);
-  atomic_fetch_sub_explicit(&hak_stats.huge_bytes, h->map_size, memory_order_relaxed);
+  atomic_fetch_sub_explicit(&hak_global.huge_count, 1, memory_order_relaxed);
+  atomic_fetch_sub_explicit(&hak_global.huge_bytes, h->map_size, memory_order_relaxed);
   uint64_t now = os_now_ms();
   if (h->map_size > HUGE_CACHE_MAX || hak_options[OPT_PURGE_DELAY_MS] == 0) {
     unmap_mapping(h);
@@ -125,7 +125,7 @@ void huge_free(huge_hdr_t *h, void *p, const char *func) {
     cache[n].freed_ms = now;
     atomic_store_explicit(&cache_count, n + 1, memory_order_relaxed);
     pthread_mutex_unlock(&cache_lock);
-    atomic_fetch_add_explicit(&hak_stats.huge_cached, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hak_global.huge_cached, 1, memory_order_relaxed);
     if (evicted != NULL) unmap_mapping(evicted);
   }
   huge_cache_expire(now, false);
@@ -176,7 +176,7 @@ void *huge_realloc(huge_hdr_t *h, size_t size) {
   h->map_size = new_map;
   stats_mapped(new_map);
   stats_unmapped(old_map);
-  atomic_fetch_add_explicit(&hak_stats.huge_bytes, new_map, memory_order_relaxed);
-  atomic_fetch_sub_explicit(&hak_stats.huge_bytes, old_map, memory_order_relaxed);
+  atomic_fetch_add_explicit(&hak_global.huge_bytes, new_map, memory_order_relaxed);
+  atomic_fetch_sub_explicit(&hak_global.huge_bytes, old_map, memory_order_relaxed);
   return h->user;
 }

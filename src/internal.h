@@ -167,6 +167,7 @@ void registry_clear(void *base, size_t size);
 /* ----------------------------------------------------------- size classes */
 
 extern const uint32_t hak_class_size[NUM_CLASSES];
+#define TCACHE_SIZE 32u   /* sizeof(tcache_t) */
 extern const uint16_t hak_cache_off_small[TINY_MAX / 16 + 1];   /* (size + 15) / 16 -> class * sizeof(tcache_t) */
 
 static inline unsigned size_class_compute(size_t size) {
@@ -175,7 +176,7 @@ static inline unsigned size_class_compute(size_t size) {
   return 16 + (k - 8) * 8 + (unsigned)((size - 1) >> (k - 3)) - 8;
 }
 static inline unsigned size_class(size_t size) {   /* size <= SMALL_MAX */
-  if (LIKELY(size <= TINY_MAX)) return hak_cache_off_small[(size + 15) >> 4] / 16u;
+  if (LIKELY(size <= TINY_MAX)) return hak_cache_off_small[(size + 15) >> 4] / TCACHE_SIZE;
   return size_class_compute(size);
 }
 
@@ -185,14 +186,32 @@ typedef struct tcache {
   void    *head;
   uint32_t room;     /* cap minus the blocks cached; 0 in the static heaps: free takes the slow path */
   uint32_t cap;
+  size_t   allocs;   /* blocks handed out from this cache (statistics, on the fast path) */
+  size_t   frees;    /* blocks freed into it */
 } tcache_t;
+_Static_assert(sizeof(tcache_t) == TCACHE_SIZE, "size_class divides cache offsets by TCACHE_SIZE");
 
 enum heap_state { HEAP_EMPTY, HEAP_LIVE, HEAP_DEAD, HEAP_SHARED };
 
-/* Per-heap counters: written by the owner thread only, summed on demand. */
+/* Per-heap counters: written by the owner thread only, summed on demand
+ * (heap_counters_sum), never on a shared cache line.  A live heap counts
+ * its allocations and local frees in its caches; allocs[] and frees[] here
+ * hold them only in sums and in the totals of threads without a heap. */
 typedef struct heap_counters {
-  size_t refills, flushes, remote_frees, remote_collected, adopted, orphaned;
+  size_t refills, flushes, remote_collected, adopted, orphaned;
+  size_t large_allocs, large_frees;
+  size_t spill_pushes, spill_blocks, spill_takes;
+  size_t allocs[NUM_CLASSES];
+  size_t frees[NUM_CLASSES];      /* all frees, remote ones included */
+  size_t remote[NUM_CLASSES];     /* frees by a thread that did not own the slab */
 } heap_counters_t;
+
+/* Counts into h, or atomically into the totals of threads without a heap
+ * (static heaps: empty, dead, shared). */
+#define HEAP_COUNT(h, field, n) do {                                            \
+    if (LIKELY((h)->state == HEAP_LIVE)) (h)->counters.field += (n);             \
+    else __atomic_fetch_add(&hak_global.heapless.field, (n), __ATOMIC_RELAXED); \
+  } while (0)
 
 #define RUN_CACHE_SLOTS 16         /* large runs a thread keeps for reuse... */
 #define RUN_CACHE_PAGES 512        /* ...up to 2 MiB in all */
@@ -230,7 +249,7 @@ heap_t *heap_for_thread(void);          /* creates this thread's heap (or return
 extern bool hak_thread_hook_ok;         /* the thread-exit hook exists: heaps can be retired */
 void    heap_thread_exit(void *heap);   /* thread-exit hook */
 void    heap_trim_current(void);        /* malloc_trim */
-void    heap_counters_sum(heap_counters_t *out);
+void    heap_counters_sum(heap_counters_t *out);   /* every heap's, live or gone, and the heapless ones */
 void    heap_fork_prepare(void);
 void    heap_fork_parent(void);
 void    heap_fork_child(void);
@@ -267,7 +286,12 @@ static inline bool slab_block_valid(const slab_meta_t *m, const void *p) {
 slab_meta_t *pool_acquire_slab(unsigned cls, heap_t *owner);   /* NULL: out of memory */
 void         pool_release_slab(slab_meta_t *m);
 bool         pool_trim(void);                   /* unmap cached empty SuperSlabs */
-size_t       pool_slabs_in_use(size_t per_class[NUM_CLASSES]);   /* total; per class if asked */
+typedef struct pool_usage {
+  size_t slabs, class_slabs[NUM_CLASSES];   /* slabs serving a class */
+  size_t large_runs, large_bytes;           /* large runs handed out */
+  size_t committed;                         /* bytes of SuperSlabs touched and not given back */
+} pool_usage_t;
+void         pool_usage(pool_usage_t *u);
 void         pool_fork_prepare(void);
 void         pool_fork_parent(void);
 void         pool_fork_child(void);
@@ -279,7 +303,6 @@ static inline superslab_t *ss_of(const void *p) { return (superslab_t *)((uintpt
 void  *pool_alloc_run(unsigned pages);          /* NULL: out of memory */
 void   pool_free_run(superslab_t *ss, unsigned page, const char *func);
 bool   pool_resize_run(superslab_t *ss, unsigned page, unsigned pages);   /* in place */
-void   pool_large_usage(size_t *runs, size_t *bytes);
 
 void  *large_alloc(size_t size);
 void   large_free(heap_t *h, superslab_t *ss, void *p, const char *func);
@@ -329,18 +352,18 @@ void options_init(void);
 
 /* ------------------------------------------------------------ statistics */
 
-typedef struct hak_stats {
+typedef struct hak_global {
   _Atomic size_t superslabs, superslabs_peak;
   _Atomic size_t mapped, mapped_peak;       /* bytes mapped by all tiers */
   _Atomic size_t huge_count, huge_bytes, huge_allocs;
   _Atomic size_t heaps, threads_exited;
-  _Atomic size_t remote_frees_heapless;     /* remote frees by threads without a heap */
+  _Atomic size_t heap_bytes;                /* mapped for heaps (never unmapped) */
   _Atomic size_t pages_purged;              /* free pages given back to the OS (MADV_DONTNEED) */
   _Atomic size_t huge_cached, huge_reused;  /* huge mappings kept after free; allocations served by one */
-  _Atomic size_t retired[6];                /* heap_counters_t of exited threads */
-} hak_stats_t;
-_Static_assert(sizeof(((hak_stats_t *)0)->retired) == sizeof(heap_counters_t), "one retired total per heap counter");
-extern hak_stats_t hak_stats;
+  _Atomic size_t spill_drained, bg_drains;  /* blocks returned to slabs from the spill queues; rounds of the drainer that moved some */
+  heap_counters_t heapless;                 /* threads without a heap (__atomic builtins) */
+} hak_global_t;
+extern hak_global_t hak_global;
 
 void stats_mapped(size_t bytes);     /* a region was mapped */
 void stats_unmapped(size_t bytes);
@@ -378,6 +401,7 @@ static ALWAYS_INLINE void *hak_alloc_off(size_t off) {
   if (UNLIKELY(p == NULL)) return tiny_alloc_slow(h, (unsigned)(off / sizeof(tcache_t)));
   c->head = *(void **)p;
   c->room++;
+  c->allocs++;
   return p;
 }
 
@@ -395,6 +419,7 @@ static ALWAYS_INLINE void hak_free_owned(heap_t *h, slab_meta_t *m, void *p) {
   *(void **)p = c->head;
   c->head = p;
   c->room--;
+  c->frees++;
 }
 
 /* Checks p against slab m's blocks and owner, then frees it. */

@@ -43,12 +43,14 @@ void *large_alloc(size_t size) {
       cache_remove(h, i);
       superslab_t *ss = ss_of(p);
       ss->run[page_of(ss, p)] &= (uint16_t)~RUN_CACHED;
+      h->counters.large_allocs++;
       return p;
     }
   }
   int saved = errno;
   void *p = pool_alloc_run(n);
   errno = p ? saved : ENOMEM;
+  if (p != NULL) HEAP_COUNT(h, large_allocs, 1);
   return p;
 }
 
@@ -61,6 +63,7 @@ void large_free(heap_t *h, superslab_t *ss, void *p, const char *func) {
   uint16_t e = ss->run[page];
   if (UNLIKELY(e & RUN_CACHED)) hak_fatal_pointer(func, "double free of", p);
   unsigned n = e & RUN_PAGES;
+  HEAP_COUNT(h, large_frees, 1);
   if (h->state != HEAP_LIVE || n > RUN_CACHE_PAGES / 2) {
     pool_free_run(ss, page, func);
     return;

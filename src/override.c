@@ -26,7 +26,8 @@ HAK_EXPORT struct mallinfo mallinfo(void) { return hak_mallinfo(); }
 HAK_EXPORT struct mallinfo2 mallinfo2(void) { return hak_mallinfo2(); }
 HAK_EXPORT int mallopt(int param, int value) { return hak_mallopt(param, value); }
 HAK_EXPORT int malloc_trim(size_t pad) { return hak_malloc_trim(pad); }
-HAK_EXPORT void malloc_stats(void) { hak_stats_print(2); }
+HAK_EXPORT void malloc_stats(void) { hak_malloc_stats(); }
+HAK_EXPORT int malloc_info(int options, FILE *fp) { return hak_malloc_info(options, fp); }
 
 /* glibc's internal names, for programs and libraries that call them. */
 HAK_EXPORT void *__libc_malloc(size_t size) { return hak_alloc_inline(size); }

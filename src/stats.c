@@ -1,9 +1,14 @@
-/* Statistics: global counters updated on slow paths only, printed on
- * demand (hak_stats_print, HAKMEM_STATS=1 at exit) as "hakmem: " lines. */
+/* Statistics: per-heap counters (heap.c) summed on demand, and global
+ * counters of slow-path events (mappings, purges, huge blocks); gathered by
+ * hak_stats_get and printed as "hakmem: NAME VALUE" lines (HAKMEM_STATS=1
+ * at exit, malloc_stats) or as XML (malloc_info). */
 #include "internal.h"
 #include "../include/hakmem.h"
 
-hak_stats_t hak_stats;
+#include <errno.h>
+#include <stdio.h>
+
+hak_global_t hak_global;
 
 /* Adds delta to *cur and raises *peak to the new value if it is higher. */
 static void add_with_peak(_Atomic size_t *cur, _Atomic size_t *peak, size_t delta) {
@@ -14,10 +19,65 @@ static void add_with_peak(_Atomic size_t *cur, _Atomic size_t *peak, size_t delt
 
 void stats_inc_peak(_Atomic size_t *cur, _Atomic size_t *peak) { add_with_peak(cur, peak, 1); }
 
-void stats_mapped(size_t bytes) { add_with_peak(&hak_stats.mapped, &hak_stats.mapped_peak, bytes); }
+void stats_mapped(size_t bytes) { add_with_peak(&hak_global.mapped, &hak_global.mapped_peak, bytes); }
 
 void stats_unmapped(size_t bytes) {
-  atomic_fetch_sub_explicit(&hak_stats.mapped, bytes, memory_order_relaxed);
+  atomic_fetch_sub_explicit(&hak_global.mapped, bytes, memory_order_relaxed);
+}
+
+#define LOAD(f) atomic_load_explicit(&hak_global.f, memory_order_relaxed)
+
+HAK_EXPORT int hak_stats_get(struct hak_stats *out) {
+  _Static_assert(HAK_STATS_CLASSES == NUM_CLASSES, "one record per size class");
+  static heap_counters_t c;   /* too big for small thread stacks; guarded by sum_lock */
+  static pthread_mutex_t sum_lock = PTHREAD_MUTEX_INITIALIZER;
+  pool_usage_t u;
+  pool_usage(&u);
+  *out = (struct hak_stats){ 0 };
+  pthread_mutex_lock(&sum_lock);
+  heap_counters_sum(&c);
+  for (unsigned i = 0; i < NUM_CLASSES; i++) {
+    struct hak_class_stats *k = &out->classes[i];
+    k->block_size = hak_class_size[i];
+    k->allocs = c.allocs[i];
+    k->frees = c.frees[i];
+    k->remote_frees = c.remote[i];
+    k->slabs_in_use = u.class_slabs[i];
+    out->allocs += k->allocs;
+    out->frees += k->frees;
+    out->remote_frees += k->remote_frees;
+  }
+  out->refills = c.refills;
+  out->flushes = c.flushes;
+  out->remote_collected = c.remote_collected;
+  out->slabs_orphaned = c.orphaned;
+  out->slabs_adopted = c.adopted;
+  out->large_allocs = c.large_allocs;
+  out->large_frees = c.large_frees;
+  out->spill_pushes = c.spill_pushes;
+  out->spill_blocks = c.spill_blocks;
+  out->spill_takes = c.spill_takes;
+  pthread_mutex_unlock(&sum_lock);
+  out->superslabs_now = LOAD(superslabs);
+  out->superslabs_peak = LOAD(superslabs_peak);
+  out->bytes_mapped_now = LOAD(mapped);
+  out->bytes_mapped_peak = LOAD(mapped_peak);
+  out->bytes_purged = LOAD(pages_purged) << PAGE_SHIFT;
+  out->slabs_in_use = u.slabs;
+  out->large_now = u.large_runs;
+  out->large_bytes_now = u.large_bytes;
+  out->huge_now = LOAD(huge_count);
+  out->huge_bytes_now = LOAD(huge_bytes);
+  out->huge_allocs = LOAD(huge_allocs);
+  out->huge_cached = LOAD(huge_cached);
+  out->huge_reused = LOAD(huge_reused);
+  /* huge mappings are counted whole: the program touched what it asked for */
+  out->bytes_committed = u.committed + out->huge_bytes_now + LOAD(heap_bytes);
+  out->spill_drained = LOAD(spill_drained);
+  out->bg_drains = LOAD(bg_drains);
+  out->heaps_created = LOAD(heaps);
+  out->threads_exited = LOAD(threads_exited);
+  return 0;
 }
 
 /* One line "hakmem: NAME VALUE", written without allocating. */
@@ -33,41 +93,68 @@ static void put_line(int fd, const char *name, const char *suffix, size_t value)
   os_write(fd, buf, n);
 }
 
-#define LOAD(f) atomic_load_explicit(&hak_stats.f, memory_order_relaxed)
-
+/* The figures are gathered first; no lock is held while they are written. */
 HAK_EXPORT void hak_stats_print(int fd) {
-  heap_counters_t c;
-  heap_counters_sum(&c);
-  size_t per_class[NUM_CLASSES];
-  size_t slabs = pool_slabs_in_use(per_class);
+  static struct hak_stats st;   /* 3 KiB: kept off small thread stacks */
+  static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock(&print_lock);
+  hak_stats_get(&st);
+  static const struct { const char *name; size_t off; } lines[] = {
+#define F(x) { #x, offsetof(struct hak_stats, x) }
+    F(superslabs_now), F(superslabs_peak), F(bytes_mapped_now), F(bytes_mapped_peak),
+    F(bytes_committed), F(bytes_purged), F(slabs_in_use), F(allocs), F(frees), F(remote_frees),
+    F(refills), F(flushes), F(remote_collected), F(slabs_orphaned), F(slabs_adopted),
+    F(large_now), F(large_bytes_now), F(large_allocs), F(large_frees),
+    F(huge_now), F(huge_bytes_now), F(huge_allocs), F(huge_cached), F(huge_reused),
+    F(spill_pushes), F(spill_blocks), F(spill_takes), F(spill_drained), F(bg_drains),
+    F(heaps_created), F(threads_exited),
+#undef F
+  };
   put_line(fd, "pid", "", (size_t)os_getpid());
-  put_line(fd, "superslabs_now", "", LOAD(superslabs));
-  put_line(fd, "superslabs_peak", "", LOAD(superslabs_peak));
-  put_line(fd, "slabs_in_use", "", slabs);
-  for (unsigned i = 0; i < NUM_CLASSES; i++) {
-    if (per_class[i] == 0) continue;
+  for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+    put_line(fd, lines[i].name, "", *(const size_t *)((const char *)&st + lines[i].off));
+  for (unsigned i = 0; i < HAK_STATS_CLASSES; i++) {
+    const struct hak_class_stats *k = &st.classes[i];
+    if (k->allocs == 0 && k->frees == 0 && k->slabs_in_use == 0) continue;
     char suffix[16] = ".";
-    suffix[1 + fmt_u64(suffix + 1, hak_class_size[i])] = '\0';
-    put_line(fd, "slabs_in_use", suffix, per_class[i]);
+    suffix[1 + fmt_u64(suffix + 1, k->block_size)] = '\0';
+    put_line(fd, "allocs", suffix, k->allocs);
+    put_line(fd, "frees", suffix, k->frees);
+    put_line(fd, "remote_frees", suffix, k->remote_frees);
+    put_line(fd, "slabs_in_use", suffix, k->slabs_in_use);
   }
-  put_line(fd, "bytes_mapped_now", "", LOAD(mapped));
-  put_line(fd, "bytes_mapped_peak", "", LOAD(mapped_peak));
-  put_line(fd, "pages_purged", "", LOAD(pages_purged));
-  size_t runs, run_bytes;
-  pool_large_usage(&runs, &run_bytes);
-  put_line(fd, "large_now", "", runs);
-  put_line(fd, "large_bytes_now", "", run_bytes);
-  put_line(fd, "huge_now", "", LOAD(huge_count));
-  put_line(fd, "huge_bytes_now", "", LOAD(huge_bytes));
-  put_line(fd, "huge_allocs", "", LOAD(huge_allocs));
-  put_line(fd, "huge_cached", "", LOAD(huge_cached));
-  put_line(fd, "huge_reused", "", LOAD(huge_reused));
-  put_line(fd, "refills", "", c.refills);
-  put_line(fd, "flushes", "", c.flushes);
-  put_line(fd, "remote_frees", "", c.remote_frees + LOAD(remote_frees_heapless));
-  put_line(fd, "remote_collected", "", c.remote_collected);
-  put_line(fd, "slabs_orphaned", "", c.orphaned);
-  put_line(fd, "slabs_adopted", "", c.adopted);
-  put_line(fd, "heaps_created", "", LOAD(heaps));
-  put_line(fd, "threads_exited", "", LOAD(threads_exited));
+  pthread_mutex_unlock(&print_lock);
 }
+
+/* glibc's malloc_info format in outline (one heap), with hakmem's figures:
+ * per class, blocks in use and their bytes; totals of what is mapped. */
+HAK_EXPORT int hak_malloc_info(int options, FILE *fp) {
+  if (options != 0) { errno = EINVAL; return -1; }
+  static struct hak_stats st;
+  static pthread_mutex_t info_lock = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock(&info_lock);   /* the figures' buffer only: no allocator lock is held while writing */
+  hak_stats_get(&st);
+  fprintf(fp, "<malloc version=\"hakmem-1\">\n<heap nr=\"0\">\n<sizes>\n");
+  size_t live_bytes = 0, live = 0;
+  for (unsigned i = 0; i < HAK_STATS_CLASSES; i++) {
+    const struct hak_class_stats *k = &st.classes[i];
+    if (k->allocs == 0 && k->slabs_in_use == 0) continue;
+    size_t in_use = k->allocs >= k->frees ? k->allocs - k->frees : 0;
+    live += in_use;
+    live_bytes += in_use * k->block_size;
+    fprintf(fp, "<size from=\"%zu\" to=\"%zu\" total=\"%zu\" count=\"%zu\" allocs=\"%zu\" frees=\"%zu\" remote_frees=\"%zu\" slabs=\"%zu\"/>\n",
+            i == 0 ? (size_t)1 : st.classes[i - 1].block_size + 1, k->block_size, in_use * k->block_size, in_use,
+            k->allocs, k->frees, k->remote_frees, k->slabs_in_use);
+  }
+  fprintf(fp, "</sizes>\n<total type=\"small\" count=\"%zu\" size=\"%zu\"/>\n", live, live_bytes);
+  fprintf(fp, "<total type=\"large\" count=\"%zu\" size=\"%zu\"/>\n", st.large_now, st.large_bytes_now);
+  fprintf(fp, "<total type=\"mmap\" count=\"%zu\" size=\"%zu\"/>\n", st.huge_now, st.huge_bytes_now);
+  fprintf(fp, "<system type=\"current\" size=\"%zu\"/>\n<system type=\"max\" size=\"%zu\"/>\n", st.bytes_mapped_now, st.bytes_mapped_peak);
+  fprintf(fp, "<system type=\"committed\" size=\"%zu\"/>\n<system type=\"purged\" size=\"%zu\"/>\n", st.bytes_committed, st.bytes_purged);
+  fprintf(fp, "<superslabs now=\"%zu\" peak=\"%zu\"/>\n", st.superslabs_now, st.superslabs_peak);
+  fprintf(fp, "</heap>\n</malloc>\n");
+  pthread_mutex_unlock(&info_lock);
+  return 0;
+}
+
+HAK_EXPORT void hak_malloc_stats(void) { hak_stats_print(2); }

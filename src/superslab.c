@@ -207,7 +207,7 @@ static superslab_t *superslab_map(void) {
     return NULL;
   }
   stats_mapped(SS_SIZE);
-  stats_inc_peak(&hak_stats.superslabs, &hak_stats.superslabs_peak);
+  stats_inc_peak(&hak_global.superslabs, &hak_global.superslabs_peak);
   empty_count++;
   ss_refile(ss, FIRST_PAGE, USABLE_PAGES, USABLE_PAGES);
   return ss;
@@ -219,7 +219,7 @@ static void superslab_unmap(superslab_t *ss) {
   registry_clear(ss, SS_SIZE);
   os_unmap(ss, SS_SIZE);
   stats_unmapped(SS_SIZE);
-  atomic_fetch_sub_explicit(&hak_stats.superslabs, 1, memory_order_relaxed);
+  atomic_fetch_sub_explicit(&hak_global.superslabs, 1, memory_order_relaxed);
 }
 
 static void purge_superslab(superslab_t *ss) {
@@ -232,7 +232,7 @@ static void purge_superslab(superslab_t *ss) {
   for (unsigned i = 0; i < MAP_WORDS; i++) ss->dirty_map[i] = 0;
   list_remove(L_DIRTY, ss);
   dirty_pages -= pages;
-  atomic_fetch_add_explicit(&hak_stats.pages_purged, pages, memory_order_relaxed);
+  atomic_fetch_add_explicit(&hak_global.pages_purged, pages, memory_order_relaxed);
 }
 
 /* Looks at the SuperSlabs whose purge time has come: purges those quiet
@@ -436,13 +436,6 @@ bool pool_resize_run(superslab_t *ss, unsigned page, unsigned n) {
   return ok;
 }
 
-void pool_large_usage(size_t *runs, size_t *bytes) {
-  pthread_mutex_lock(&pool_lock);
-  *runs = large_runs;
-  *bytes = large_pages << PAGE_SHIFT;
-  pthread_mutex_unlock(&pool_lock);
-}
-
 /* ------------------------------------------------------------ whole pool */
 
 bool pool_trim(void) {
@@ -460,16 +453,21 @@ bool pool_trim(void) {
   return released;
 }
 
-/* Slabs serving each class (into per_class, if not NULL); returns the total. */
-size_t pool_slabs_in_use(size_t per_class[NUM_CLASSES]) {
-  size_t total = 0;
+/* Committed counts the pages handed out (slabs whole, though a slab's
+ * pages are touched as its blocks are carved), free pages not yet given
+ * back, and each SuperSlab's header pages. */
+void pool_usage(pool_usage_t *u) {
   pthread_mutex_lock(&pool_lock);
+  u->slabs = 0;
   for (unsigned i = 0; i < NUM_CLASSES; i++) {
-    total += class_slabs[i];
-    if (per_class != NULL) per_class[i] = class_slabs[i];
+    u->slabs += class_slabs[i];
+    u->class_slabs[i] = class_slabs[i];
   }
+  u->large_runs = large_runs;
+  u->large_bytes = large_pages << PAGE_SHIFT;
+  size_t header_pages = (sizeof(superslab_t) + PAGE_SIZE_ - 1) >> PAGE_SHIFT;
+  u->committed = (used_pages + dirty_pages + header_pages * atomic_load_explicit(&hak_global.superslabs, memory_order_relaxed)) << PAGE_SHIFT;
   pthread_mutex_unlock(&pool_lock);
-  return total;
 }
 
 void pool_fork_prepare(void) { pthread_mutex_lock(&pool_lock); }

@@ -305,6 +305,7 @@ static void *shared_alloc(unsigned cls) {
   pthread_mutex_lock(&shared_lock);
   heap_take(&shared_heap, cls, 1, &p);
   pthread_mutex_unlock(&shared_lock);
+  if (p != NULL) HEAP_COUNT(&shared_heap, allocs[cls], 1);
   return p;
 }
 
@@ -331,6 +332,7 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
   void *p = c->head;
   c->head = *(void **)p;
   c->room++;
+  c->allocs++;
   return p;
 }
 
@@ -346,6 +348,7 @@ void tiny_free_slow(heap_t *h, slab_meta_t *m, void *p) {
   *(void **)p = c->head;
   c->head = p;
   c->room--;
+  c->frees++;
 }
 
 /* The free of a block whose slab is an orphan, under the orphan lock;
@@ -371,8 +374,7 @@ static bool orphan_free(slab_meta_t *m, void *p) {
 }
 
 void tiny_free_remote(heap_t *h, slab_meta_t *m, void *p) {
-  if (h->state == HEAP_LIVE) h->counters.remote_frees++;
-  else atomic_fetch_add_explicit(&hak_stats.remote_frees_heapless, 1, memory_order_relaxed);
+  HEAP_COUNT(h, remote[m->cls], 1);
   if (atomic_load_explicit(&m->owner, memory_order_acquire) == NULL && orphan_free(m, p)) return;
   void *old = atomic_load_explicit(&m->remote, memory_order_relaxed);
   do {

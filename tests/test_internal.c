@@ -72,7 +72,7 @@ static void test_pool(void) {
   /* Acquire more slabs than a SuperSlab holds, for various classes: the
    * slab layout matches the class, and releasing them all frees the
    * SuperSlabs. */
-  size_t before = atomic_load(&hak_stats.superslabs);
+  size_t before = atomic_load(&hak_global.superslabs);
   enum { N = SLABS_PER_SS * 2 };
   slab_meta_t *ms[N];
   heap_t *owner = (heap_t *)&ms;   /* any unique pointer */
@@ -94,7 +94,7 @@ static void test_pool(void) {
     if ((size_t)slab_capacity(m) * bs < SLAB_SIZE) CHECK(!slab_block_valid(m, start + (size_t)slab_capacity(m) * bs));
     CHECK(!slab_block_valid(&ss->slabs[0], (uint8_t *)ss + 4096));   /* the header slab */
   }
-  CHECK(atomic_load(&hak_stats.superslabs) >= before + 1);
+  CHECK(atomic_load(&hak_global.superslabs) >= before + 1);
   /* a slab freed by one class serves another */
   uint8_t *first = (uint8_t *)ms[0];
   pool_release_slab(ms[0]);
@@ -104,7 +104,7 @@ static void test_pool(void) {
   ms[0] = again;
   for (unsigned i = 0; i < N; i++) pool_release_slab(ms[i]);
   pool_trim();
-  CHECK(atomic_load(&hak_stats.superslabs) <= before);
+  CHECK(atomic_load(&hak_global.superslabs) <= before);
 }
 
 static uint8_t *slab_start_of(slab_meta_t *m) {
@@ -131,13 +131,13 @@ static void test_purge(void) {
   for (int i = 0; i < N; i++) ms[i] = pool_acquire_slab(3, owner);
   for (int i = 0; i < N; i++) memset(slab_start_of(ms[i]), 7, SLAB_SIZE);
   long touched = rss_kb();
-  size_t purged = atomic_load(&hak_stats.pages_purged);
+  size_t purged = atomic_load(&hak_global.pages_purged);
   for (int i = 0; i < N; i++) pool_release_slab(ms[i]);
-  CHECK(atomic_load(&hak_stats.pages_purged) == purged);   /* not yet */
+  CHECK(atomic_load(&hak_global.pages_purged) == purged);   /* not yet */
   CHECK(rss_kb() > touched - 64);
   usleep(150 * 1000);
   slab_meta_t *t2 = pool_acquire_slab(4, owner);            /* a pool operation after a quiet delay purges */
-  CHECK(atomic_load(&hak_stats.pages_purged) >= purged + (N - 1) * PAGES_PER_SLAB);
+  CHECK(atomic_load(&hak_global.pages_purged) >= purged + (N - 1) * PAGES_PER_SLAB);
   pool_release_slab(t2);
   pool_release_slab(trigger);
   long after = rss_kb();
@@ -150,17 +150,17 @@ static void test_purge(void) {
   slab_meta_t *m = pool_acquire_slab(5, owner);
   memset(slab_start_of(m), 7, SLAB_SIZE);
   pool_release_slab(m);
-  purged = atomic_load(&hak_stats.pages_purged);
+  purged = atomic_load(&hak_global.pages_purged);
   pool_trim();
-  CHECK(atomic_load(&hak_stats.pages_purged) >= purged + 1 || registry_lookup(m) == 0);
+  CHECK(atomic_load(&hak_global.pages_purged) >= purged + 1 || registry_lookup(m) == 0);
   hak_options[OPT_PURGE_DELAY_MS] = saved_delay;
 }
 
 /* All slabs of a class, for the tests below. */
 static size_t class_slabs(size_t size) {
-  size_t per_class[NUM_CLASSES];
-  pool_slabs_in_use(per_class);
-  return per_class[size_class(size)];
+  pool_usage_t u;
+  pool_usage(&u);
+  return u.class_slabs[size_class(size)];
 }
 
 static void *keep_blocks(void *arg) {
@@ -180,9 +180,9 @@ static void test_remote_and_exit(void) {
   pthread_t t;
   pthread_create(&t, NULL, free_one, p);
   pthread_join(t, NULL);
-  heap_counters_t c;
+  static heap_counters_t c;
   heap_counters_sum(&c);
-  CHECK(c.remote_frees + atomic_load(&hak_stats.remote_frees_heapless) >= 1);
+  CHECK(c.remote[size_class(24)] >= 1);
   int reused = 0;
   void *mine[4096];
   for (int i = 0; i < 4096 && !reused; i++) { mine[i] = hak_malloc(24); reused = mine[i] == p; if (reused) mine[i + 1] = NULL; }
@@ -192,7 +192,7 @@ static void test_remote_and_exit(void) {
   /* a thread allocates 10,000 blocks and exits; this one frees them; the
    * memory is reused and the slabs go back */
   hak_malloc_trim(0);
-  size_t ss_before = atomic_load(&hak_stats.superslabs);
+  size_t ss_before = atomic_load(&hak_global.superslabs);
   size_t slabs_before = class_slabs(200);
   static void *blocks[10000];
   pthread_create(&t, NULL, keep_blocks, blocks);
@@ -203,7 +203,7 @@ static void test_remote_and_exit(void) {
   for (int i = 0; i < 10000; i++) hak_free(blocks[i]);
   CHECK(class_slabs(200) <= slabs_before + 1);   /* orphan slabs freed as they empty */
   hak_malloc_trim(0);
-  CHECK(atomic_load(&hak_stats.superslabs) <= ss_before + 1);
+  CHECK(atomic_load(&hak_global.superslabs) <= ss_before + 1);
   void *q = hak_malloc(200);
   CHECK(q != NULL);
   hak_free(q);
@@ -261,9 +261,9 @@ static void test_large(void) {
   CHECK(r2 == r);
   hak_free(r2);
   hak_malloc_trim(0);
-  size_t runs, bytes;
-  pool_large_usage(&runs, &bytes);
-  CHECK(runs == 0 && bytes == 0);
+  pool_usage_t u;
+  pool_usage(&u);
+  CHECK(u.large_runs == 0 && u.large_bytes == 0);
 }
 
 static void test_large_purge(void) {
@@ -277,9 +277,9 @@ static void test_large_purge(void) {
   CHECK(ss_of(p) == ss_of(keep) && ss_of(other) == ss_of(keep));
   memset(p, 9, 256 << 12);
   long touched = rss_kb();
-  size_t purged = atomic_load(&hak_stats.pages_purged);
+  size_t purged = atomic_load(&hak_global.pages_purged);
   pool_free_run(ss_of(p), page_in(p), "free");
-  CHECK(atomic_load(&hak_stats.pages_purged) == purged);   /* not before the delay */
+  CHECK(atomic_load(&hak_global.pages_purged) == purged);   /* not before the delay */
   CHECK(rss_kb() > touched - 64);
   /* still dirty while the SuperSlab keeps freeing */
   for (int i = 0; i < 3; i++) {
@@ -287,10 +287,10 @@ static void test_large_purge(void) {
     pool_free_run(ss_of(other), page_in(other), "free");
     other = pool_alloc_run(1);
   }
-  CHECK(atomic_load(&hak_stats.pages_purged) == purged);
+  CHECK(atomic_load(&hak_global.pages_purged) == purged);
   usleep(150 * 1000);
   char *t = pool_alloc_run(1);   /* a pool operation after a quiet delay purges */
-  CHECK(atomic_load(&hak_stats.pages_purged) >= purged + 250);
+  CHECK(atomic_load(&hak_global.pages_purged) >= purged + 250);
   CHECK(rss_kb() < touched - 800);
   CHECK(p[(256 << 12) - 1] == 0);
   pool_free_run(ss_of(t), page_in(t), "free");
@@ -304,12 +304,12 @@ static void test_huge(void) {
   long saved_delay = hak_options[OPT_PURGE_DELAY_MS];
   hak_options[OPT_PURGE_DELAY_MS] = 100;
   hak_malloc_trim(0);
-  size_t reused = atomic_load(&hak_stats.huge_reused);
+  size_t reused = atomic_load(&hak_global.huge_reused);
   char *p = hak_malloc(5 << 20);
   memset(p, 3, 5 << 20);
   hak_free(p);
   char *q = hak_calloc(1, (4 << 20) + 100);   /* fits the cached one: reused, and zeroed */
-  CHECK(q == p && atomic_load(&hak_stats.huge_reused) == reused + 1);
+  CHECK(q == p && atomic_load(&hak_global.huge_reused) == reused + 1);
   CHECK(hak_malloc_usable_size(q) >= (4 << 20) + 100 && hak_malloc_usable_size(q) < (5 << 20) - 4096);
   int zero = 1;
   for (size_t i = 0; i < (4 << 20) + 100; i += 512) zero &= q[i] == 0;
@@ -344,7 +344,7 @@ static void test_thread_churn(void) {
   /* 1000 threads allocate and exit, two at a time; this thread frees their
    * blocks; the mapped memory falls back */
   hak_malloc_trim(0);
-  size_t mapped_before = atomic_load(&hak_stats.mapped);
+  size_t mapped_before = atomic_load(&hak_global.mapped);
   static void *blocks[2][64];
   size_t high = 0, early = 0;   /* highest mapped over all rounds; over the first 100 threads */
   for (int i = 0; i < 1000; i += 2) {
@@ -353,7 +353,7 @@ static void test_thread_churn(void) {
     for (int k = 0; k < 2; k++) pthread_join(t[k], NULL);
     for (int k = 0; k < 2; k++)
       for (int j = 0; j < 64; j++) hak_free(blocks[k][j]);
-    size_t now = atomic_load(&hak_stats.mapped);
+    size_t now = atomic_load(&hak_global.mapped);
     if (now > high) high = now;
     if (i == 98) early = high;
   }
@@ -364,10 +364,10 @@ static void test_thread_churn(void) {
   CHECK(high <= early + (4u << 20));
   CHECK(high <= mapped_before + (40u << 20));
   hak_malloc_trim(0);
-  CHECK(atomic_load(&hak_stats.mapped) <= mapped_before + (2u << 20) + (64u << 10));
-  size_t runs, bytes;
-  pool_large_usage(&runs, &bytes);
-  CHECK(runs == 0);
+  CHECK(atomic_load(&hak_global.mapped) <= mapped_before + (2u << 20) + (64u << 10));
+  pool_usage_t u;
+  pool_usage(&u);
+  CHECK(u.large_runs == 0);
 }
 
 static void test_options(void) {
