@@ -14,15 +14,20 @@ endif
 CFLAGS ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS)
 
-CORE = os error registry options stats superslab tiny large huge heap alloc init
+CORE = os error registry options stats superslab spill tiny large huge heap alloc debug init
 CORE_OBJS = $(CORE:%=$(BUILD)/obj/%.o)
 OVERRIDE_OBJ = $(BUILD)/obj/override.o
 HEADERS = $(wildcard src/*.h) include/hakmem.h
 
 LIBS = $(BUILD)/libhakmem.so $(BUILD)/libhakmem.a $(BUILD)/libhakmem-api.a $(BUILD)/hakmem $(BUILD)/hakmem.pc
 
-.PHONY: all test bench install clean programs
+.PHONY: all test bench install clean programs debug
 all: $(LIBS) programs
+
+# The fail-fast build (README, "Debug build"): the same libraries and
+# programs under build/debug, every operation checked.
+debug:
+	$(MAKE) BUILD=$(BUILD)/debug CFLAGS="-DHAK_DEBUG=1" all
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
@@ -47,9 +52,9 @@ $(BUILD)/hakmem.pc: tools/hakmem.pc.in
 
 # ---- test and benchmark programs
 TEST_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -pthread -Iinclude
-TESTS_API = test_api test_internal test_stress test_misuse
+TESTS_API = test_api test_internal test_stress test_misuse test_spill
 TESTS_PRELOAD = test_preload test_fork test_startup test_oom
-PROGRAMS = $(TESTS_API:%=$(BUILD)/tests/%) $(TESTS_PRELOAD:%=$(BUILD)/tests/%) \
+PROGRAMS = $(TESTS_API:%=$(BUILD)/tests/%) $(TESTS_PRELOAD:%=$(BUILD)/tests/%) $(BUILD)/tests/test_failfast \
   $(BUILD)/tests/test_cxx $(BUILD)/tests/libtlsdyn.so $(BUILD)/tests/libexitlate.so $(BUILD)/tests/test_static \
   $(BUILD)/bench/bench_random_mixed $(BUILD)/bench/bench_tiny_hot $(BUILD)/bench/bench_xthread \
   $(BUILD)/bench/bench_live $(BUILD)/bench/bench_mid_large_mt $(BUILD)/bench/bench_fragment \
@@ -59,6 +64,15 @@ programs: $(PROGRAMS)
 $(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/libhakmem-api.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -Isrc $< -o $@ $(BUILD)/libhakmem-api.a -ldl
+
+# The misuse cases against the debug build's library.
+$(BUILD)/tests/test_failfast: tests/test_misuse.c tests/check.h $(BUILD)/debug/libhakmem-api.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -DFAILFAST -DHAK_DEBUG=1 -Isrc $< -o $@ $(BUILD)/debug/libhakmem-api.a -ldl
+
+$(BUILD)/debug/libhakmem-api.a: FORCE
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/debug CFLAGS="-DHAK_DEBUG=1" $@
+FORCE:
 
 # Programs run with LD_PRELOAD: linked against nothing of hakmem's.
 $(BUILD)/tests/test_preload $(BUILD)/tests/test_fork $(BUILD)/tests/test_startup $(BUILD)/tests/test_oom: $(BUILD)/tests/%: tests/%.c tests/check.h

@@ -47,7 +47,7 @@ void hak_free_slow(void *p, uintptr_t entry, const char *func) {
 
 /* The usable size of p if it is a live block (registry entry e), else 0:
  * the one classification behind realloc, malloc_usable_size and hak_owns. */
-static size_t block_size(const void *p, uintptr_t e) {
+size_t hak_block_size(const void *p, uintptr_t e) {
   if (e == 0) return 0;
   huge_hdr_t *h = registry_huge(e);
   if (h != NULL) return p == h->user ? huge_usable_size(h) : 0;
@@ -59,20 +59,27 @@ static size_t block_size(const void *p, uintptr_t e) {
 
 /* Usable size of a live block; aborts with a message naming func if p is
  * not one. */
-static size_t block_size_checked(const void *p, const char *func) {
+size_t block_size_checked(const void *p, const char *func) {
   uintptr_t e = registry_lookup(p);
-  size_t size = block_size(p, e);
+  size_t size = hak_block_size(p, e);
   if (size == 0) hak_fatal_pointer(func, e == 0 ? "invalid pointer (not allocated by hakmem, or already freed)" : "invalid pointer (interior, or already freed)", p);
   return size;
 }
 
-HAK_EXPORT void *hak_malloc(size_t size) { return hak_alloc_inline(size); }
+HAK_EXPORT void *hak_malloc(size_t size) {
+  if (HAK_DEBUG) return debug_alloc(size, MIN_ALIGN, false);
+  return hak_alloc_inline(size);
+}
 
-HAK_EXPORT void hak_free(void *p) { hak_free_inline(p, "free"); }
+HAK_EXPORT void hak_free(void *p) {
+  if (HAK_DEBUG) debug_free_check(p, "free");
+  hak_free_inline(p, "free");
+}
 
 HAK_EXPORT void *hak_calloc(size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) { errno = ENOMEM; return NULL; }
+  if (HAK_DEBUG) return debug_alloc(total, MIN_ALIGN, true);
   if (total <= LARGE_MAX) {
     void *p = hak_alloc_inline(total);
     if (p != NULL) memset(p, 0, total);
@@ -86,6 +93,7 @@ HAK_EXPORT void *hak_calloc(size_t count, size_t size) {
 }
 
 HAK_EXPORT void *hak_realloc(void *p, size_t size) {
+  if (HAK_DEBUG) return debug_realloc(p, size);
   if (p == NULL) return hak_alloc_inline(size);
   size_t old = block_size_checked(p, "realloc");
   if (size == 0) {
@@ -119,7 +127,7 @@ HAK_EXPORT void *hak_reallocarray(void *p, size_t count, size_t size) {
 static bool is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
 /* alignment: a power of two. */
-static void *aligned_alloc_pow2(size_t alignment, size_t size) {
+void *hak_alloc_aligned(size_t alignment, size_t size) {
   if (alignment <= MIN_ALIGN) return hak_alloc_inline(size);
   if (size > HAK_MAX_REQUEST) { errno = ENOMEM; return NULL; }
   size_t need = size > alignment ? size : alignment;
@@ -135,6 +143,11 @@ static void *aligned_alloc_pow2(size_t alignment, size_t size) {
   if (need <= LARGE_MAX && alignment <= PAGE_SIZE_) return large_alloc(need);   /* runs are page aligned */
   bool zeroed;
   return huge_alloc(size, alignment, &zeroed);
+}
+
+static void *aligned_alloc_pow2(size_t alignment, size_t size) {
+  if (HAK_DEBUG) return debug_alloc(size, alignment, false);
+  return hak_alloc_aligned(alignment, size);
 }
 
 HAK_EXPORT int hak_posix_memalign(void **out, size_t alignment, size_t size) {
@@ -170,10 +183,11 @@ HAK_EXPORT void *hak_pvalloc(size_t size) {
 
 HAK_EXPORT size_t hak_malloc_usable_size(const void *p) {
   if (p == NULL) return 0;
+  if (HAK_DEBUG) return debug_usable_size(p);
   return block_size_checked(p, "malloc_usable_size");
 }
 
-HAK_EXPORT int hak_owns(const void *p) { return block_size(p, registry_lookup(p)) != 0; }
+HAK_EXPORT int hak_owns(const void *p) { return hak_block_size(p, registry_lookup(p)) != 0; }
 
 /* arena: bytes of SuperSlabs; uordblks: of those, slabs serving a class
  * and large runs; hblks/hblkhd: huge mappings; usmblks: peak bytes mapped. */

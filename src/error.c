@@ -52,3 +52,19 @@ void hak_warn(const char *s1, const char *s2, const char *s3) {
   buf[n++] = '\n';
   os_write(2, buf, n);
 }
+
+void hak_fail_check(const char *check, const void *p, int cls) {
+  char buf[320];
+  size_t n = append(buf, 0, sizeof buf - 64, "hakmem: fail-fast: ");
+  n = append(buf, n, sizeof buf - 64, check);
+  n = append(buf, n, sizeof buf - 64, ": pointer ");
+  n += fmt_hex(buf + n, (uintptr_t)p);
+  n = append(buf, n, sizeof buf - 64, ", class ");
+  if (cls >= 0 && cls < NUM_CLASSES) n += fmt_u64(buf + n, hak_class_size[cls]);
+  else buf[n++] = '-';
+  n = append(buf, n, sizeof buf - 64, ", thread ");
+  n += fmt_u64(buf + n, (uint64_t)os_gettid());
+  buf[n++] = '\n';
+  os_write(2, buf, n);
+  abort();
+}

@@ -18,6 +18,11 @@
 #include <stdint.h>
 #include <pthread.h>
 
+/* The fail-fast build (make debug): every operation checks its block. */
+#ifndef HAK_DEBUG
+#define HAK_DEBUG 0
+#endif
+
 #define HAK_EXPORT   __attribute__((visibility("default")))
 #define LIKELY(x)    __builtin_expect(!!(x), 1)
 #define UNLIKELY(x)  __builtin_expect(!!(x), 0)
@@ -231,6 +236,7 @@ typedef struct heap {
   slab_meta_t    *full[NUM_CLASSES];   /* owned slabs found exhausted */
   heap_counters_t counters;
   struct { void *p; uint32_t pages; } runs[RUN_CACHE_SLOTS];   /* large runs freed here, oldest first */
+  struct { void *head; uint32_t count; } foreign[NUM_CLASSES];   /* blocks of others' slabs freed here, for the spill queue */
   uint32_t        run_count, run_pages;
   /* Held by the owner thread across its slow paths (refill, flush, sweep),
    * uncontended but for fork: the prepare handler takes every heap's, so a
@@ -259,6 +265,7 @@ void    heap_fork_child(void);
 void *tiny_alloc_slow(heap_t *h, unsigned cls);
 void  tiny_free_slow(heap_t *h, slab_meta_t *m, void *p);    /* owner: cache full or double free */
 void  tiny_free_remote(heap_t *h, slab_meta_t *m, void *p);  /* not the owner */
+void  tiny_free_foreign(void *p);       /* a free block back to its slab, by a thread that does not own it */
 void  tiny_heap_release(heap_t *h);     /* flush caches, release or orphan every slab */
 void  tiny_heap_trim(heap_t *h);        /* flush caches, release every empty slab */
 void  tiny_fork_prepare(void);
@@ -280,6 +287,14 @@ static inline bool slab_block_valid(const slab_meta_t *m, const void *p) {
   uint64_t off = (uintptr_t)p & (SLAB_SIZE - 1);
   return off * m->div_magic < m->limit;
 }
+
+/* ------------------------------------------------------ the spill queues */
+
+extern bool hak_multithreaded;
+void     spill_push(unsigned cls, void *chain, uint32_t count);   /* count <= the class's cache bound */
+uint32_t spill_take(unsigned cls, void **out);   /* a batch onto *out (NULL before); 0: none */
+void     spill_drain_all(void);
+void     spill_fork_child(void);
 
 /* -------------------------------------------------- SuperSlabs and the pool */
 
@@ -337,6 +352,11 @@ int    os_dup_fd(int fd);
 bool   os_thread_hook_init(void (*on_exit)(void *));
 void   os_thread_hook_set(void *value);
 void   os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+int    os_gettid(void);
+bool   os_is_initial_thread(void);
+void   os_wait(_Atomic uint32_t *word, uint32_t expected, unsigned timeout_ms);
+void   os_wake(_Atomic uint32_t *word);
+bool   os_thread_start(void *(*fn)(void *));
 
 /* -------------------------------------------------------------- options */
 
@@ -345,6 +365,9 @@ enum hak_option {
   OPT_THP,
   OPT_STATS,
   OPT_VERBOSE,
+  OPT_BG_SPILL,
+  OPT_BG_TARGET,
+  OPT_BG_MAX_BATCH,
   OPT_COUNT
 };
 extern long hak_options[OPT_COUNT];
@@ -389,6 +412,17 @@ static inline void hak_init(void) {
 /* ---------------------------------------------------- the malloc entry points */
 
 void *hak_alloc_big(size_t size);                          /* size > TINY_MAX */
+void *hak_alloc_aligned(size_t alignment, size_t size);    /* alignment: a power of two */
+size_t hak_block_size(const void *p, uintptr_t entry);     /* usable size if p is a live block, else 0 */
+size_t block_size_checked(const void *p, const char *func);
+
+/* The fail-fast layer (debug.c; HAK_DEBUG builds only): each block carries
+ * a canary after the requested size and a trailer with that size. */
+void  *debug_alloc(size_t size, size_t alignment, bool zero);
+void   debug_free_check(void *p, const char *func);   /* aborts on a violation; marks p freed */
+void  *debug_realloc(void *p, size_t size);
+size_t debug_usable_size(const void *p);
+__attribute__((noreturn, cold)) void hak_fail_check(const char *check, const void *p, int cls);
 void  hak_free_slow(void *p, uintptr_t entry, const char *func);
 
 /* The fast paths, inlined into both hak_malloc/hak_free and malloc/free.
@@ -414,6 +448,8 @@ static ALWAYS_INLINE void *hak_alloc_inline(size_t size) {
 
 /* Frees block p of slab m, which heap h owns: onto the thread cache. */
 static ALWAYS_INLINE void hak_free_owned(heap_t *h, slab_meta_t *m, void *p) {
+  if (HAK_DEBUG && atomic_load_explicit(&m->owner, memory_order_relaxed) != h)
+    hak_fail_check("block pushed onto the list of a thread that does not own its slab", p, m->cls);
   tcache_t *c = (tcache_t *)((char *)h->cache + m->cache_off);
   if (UNLIKELY(c->room == 0 || p == c->head)) { tiny_free_slow(h, m, p); return; }
   *(void **)p = c->head;

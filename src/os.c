@@ -4,6 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -130,4 +133,41 @@ void os_thread_hook_set(void *value) { pthread_setspecific(thread_key, value); }
 
 void os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) {
   pthread_atfork(prepare, parent, child);
+}
+
+int os_gettid(void) { return (int)syscall(SYS_gettid); }
+bool os_is_initial_thread(void) { return os_gettid() == getpid(); }
+
+/* Sleeps while *word == expected, at most timeout_ms (0: no limit), or
+ * until os_wake. */
+void os_wait(_Atomic uint32_t *word, uint32_t expected, unsigned timeout_ms) {
+  int saved = errno;
+  struct timespec ts = { (time_t)(timeout_ms / 1000), (long)(timeout_ms % 1000) * 1000000L };
+  syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, timeout_ms ? &ts : NULL, NULL, 0);
+  errno = saved;
+}
+
+void os_wake(_Atomic uint32_t *word) {
+  int saved = errno;
+  syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+  errno = saved;
+}
+
+/* A detached thread with every signal blocked (signals meant for the
+ * program never land on it), so that exit never waits for it. */
+bool os_thread_start(void *(*fn)(void *)) {
+  int saved = errno;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 << 10);
+  pthread_t t;
+  bool ok = pthread_create(&t, &attr, fn, NULL) == 0;
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = saved;
+  return ok;
 }

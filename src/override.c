@@ -11,8 +11,9 @@
 #include <malloc.h>
 #include <stdlib.h>
 
-HAK_EXPORT void *malloc(size_t size) { return hak_alloc_inline(size); }
-HAK_EXPORT void free(void *p) { hak_free_inline(p, "free"); }
+/* The debug build goes through hak_malloc and hak_free, which check. */
+HAK_EXPORT void *malloc(size_t size) { return HAK_DEBUG ? hak_malloc(size) : hak_alloc_inline(size); }
+HAK_EXPORT void free(void *p) { if (HAK_DEBUG) hak_free(p); else hak_free_inline(p, "free"); }
 HAK_EXPORT void *calloc(size_t count, size_t size) { return hak_calloc(count, size); }
 HAK_EXPORT void *realloc(void *p, size_t size) { return hak_realloc(p, size); }
 HAK_EXPORT void *reallocarray(void *p, size_t count, size_t size) { return hak_reallocarray(p, count, size); }
@@ -30,8 +31,8 @@ HAK_EXPORT void malloc_stats(void) { hak_malloc_stats(); }
 HAK_EXPORT int malloc_info(int options, FILE *fp) { return hak_malloc_info(options, fp); }
 
 /* glibc's internal names, for programs and libraries that call them. */
-HAK_EXPORT void *__libc_malloc(size_t size) { return hak_alloc_inline(size); }
-HAK_EXPORT void __libc_free(void *p) { hak_free_inline(p, "free"); }
+HAK_EXPORT void *__libc_malloc(size_t size) { return malloc(size); }
+HAK_EXPORT void __libc_free(void *p) { free(p); }
 HAK_EXPORT void *__libc_calloc(size_t count, size_t size) { return hak_calloc(count, size); }
 HAK_EXPORT void *__libc_realloc(void *p, size_t size) { return hak_realloc(p, size); }
 HAK_EXPORT void *__libc_memalign(size_t alignment, size_t size) { return hak_memalign(alignment, size); }

@@ -265,6 +265,10 @@ static void heap_give(heap_t *h, void *chain, bool keep_last) {
     void *p = chain;
     chain = *(void **)p;
     slab_meta_t *m = slab_of(ss_of(p), p);
+    if (atomic_load_explicit(&m->owner, memory_order_relaxed) != h) {   /* taken from a spill queue */
+      tiny_free_foreign(p);
+      continue;
+    }
     if (UNLIKELY(m->used == 0)) hak_fatal_pointer("free", "double free of", p);
     *(void **)p = m->free;
     m->free = p;
@@ -321,12 +325,17 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
   }
   tcache_t *c = &h->cache[cls];
   if (c->head == NULL) {
-    pthread_mutex_lock(&h->lock);
-    uint32_t n = heap_take(h, cls, c->cap / 2 ? c->cap / 2 : 1, &c->head);
-    pthread_mutex_unlock(&h->lock);
-    if (n == 0) { errno = ENOMEM; return NULL; }
+    uint32_t n = hak_options[OPT_BG_SPILL] ? spill_take(cls, &c->head) : 0;
+    if (n > 0) {
+      h->counters.spill_takes += n;
+    } else {
+      pthread_mutex_lock(&h->lock);
+      n = heap_take(h, cls, c->cap / 2 ? c->cap / 2 : 1, &c->head);
+      pthread_mutex_unlock(&h->lock);
+      if (n == 0) { errno = ENOMEM; return NULL; }
+      h->counters.refills++;
+    }
     c->room -= n;
-    h->counters.refills++;
   }
   errno = saved;
   void *p = c->head;
@@ -373,14 +382,43 @@ static bool orphan_free(slab_meta_t *m, void *p) {
   return true;
 }
 
-void tiny_free_remote(heap_t *h, slab_meta_t *m, void *p) {
-  HEAP_COUNT(h, remote[m->cls], 1);
+static void push_remote(slab_meta_t *m, void *p) {
   if (atomic_load_explicit(&m->owner, memory_order_acquire) == NULL && orphan_free(m, p)) return;
   void *old = atomic_load_explicit(&m->remote, memory_order_relaxed);
   do {
     *(void **)p = old;
   } while (!atomic_compare_exchange_weak_explicit(&m->remote, &old, p, memory_order_release, memory_order_relaxed));
   /* the slab must not be touched from here on */
+}
+
+void tiny_free_foreign(void *p) { push_remote(slab_of(ss_of(p), p), p); }
+
+/* Pushes heap h's foreign blocks of class cls onto the spill queue. */
+static void foreign_spill(heap_t *h, unsigned cls) {
+  uint32_t n = h->foreign[cls].count;
+  if (n == 0) return;
+  spill_push(cls, h->foreign[cls].head, n);
+  h->foreign[cls].head = NULL;
+  h->foreign[cls].count = 0;
+  h->counters.spill_pushes++;
+  h->counters.spill_blocks += n;
+}
+
+void tiny_free_remote(heap_t *h, slab_meta_t *m, void *p) {
+  unsigned cls = m->cls;
+  if (hak_options[OPT_BG_SPILL] && h->state == HEAP_EMPTY) h = heap_for_thread();   /* a thread that only frees gathers too */
+  HEAP_COUNT(h, remote[cls], 1);
+  if (hak_options[OPT_BG_SPILL] && h->state == HEAP_LIVE) {
+    /* gathered here; the batch goes to the spill queue once it is as
+     * long as the target, or a thread cache's worth */
+    if (UNLIKELY(p == h->foreign[cls].head)) hak_fatal_pointer("free", "double free of", p);
+    *(void **)p = h->foreign[cls].head;
+    h->foreign[cls].head = p;
+    uint32_t n = ++h->foreign[cls].count;
+    if (n >= (uint32_t)hak_options[OPT_BG_TARGET] || n >= h->cache[cls].cap) foreign_spill(h, cls);
+    return;
+  }
+  push_remote(m, p);
 }
 
 /* ----------------------------------------------------- whole-heap actions */
@@ -414,6 +452,7 @@ static void heap_sweep(heap_t *h, unsigned cls, bool orphan) {
 void tiny_heap_release(heap_t *h) {
   pthread_mutex_lock(&h->lock);
   for (unsigned cls = 0; cls < NUM_CLASSES; cls++) {
+    foreign_spill(h, cls);   /* for the threads that go on */
     heap_give(h, cache_detach(&h->cache[cls], 0), true);
     heap_sweep(h, cls, true);
   }
@@ -421,6 +460,10 @@ void tiny_heap_release(heap_t *h) {
 }
 
 void tiny_heap_trim(heap_t *h) {
+  if (h->state == HEAP_LIVE) {
+    for (unsigned cls = 0; cls < NUM_CLASSES; cls++) foreign_spill(h, cls);
+  }
+  spill_drain_all();
   if (h->state == HEAP_LIVE) pthread_mutex_lock(&h->lock);
   pthread_mutex_lock(&shared_lock);
   for (unsigned cls = 0; cls < NUM_CLASSES; cls++) {
@@ -463,6 +506,7 @@ void tiny_fork_parent(void) {
 }
 
 void tiny_fork_child(void) {
+  spill_fork_child();
   for (unsigned i = 0; i < NUM_CLASSES; i++) pthread_mutex_init(&orphans[i].lock, NULL);
   pthread_mutex_init(&shared_lock, NULL);
 }

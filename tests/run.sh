@@ -154,6 +154,9 @@ run unit_internal "$T/test_internal"
 run stress_4_threads "$T/test_stress" 4 100000
 run stress_8_threads "$T/test_stress" 8 25000
 run misuse "$T/test_misuse"
+run failfast_debug_build "$T/test_failfast"
+run spill_queue env HAKMEM_TINY_BG_SPILL=1 "$T/test_spill"
+run spill_queue_target_1 env HAKMEM_TINY_BG_SPILL=1 HAKMEM_TINY_BG_TARGET=1 HAKMEM_TINY_BG_MAX_BATCH=1 "$T/test_spill"
 run misuse_preload t_misuse_preload
 run preload_entry_points env LD_PRELOAD="$LIB" "$T/test_preload"
 run static_link "$T/test_static"
