@@ -60,7 +60,7 @@ struct hak_stats {
   size_t refills, flushes, remote_collected, slabs_orphaned, slabs_adopted;
   size_t large_now, large_bytes_now, large_allocs, large_frees;
   size_t huge_now, huge_bytes_now, huge_allocs, huge_cached, huge_reused;
-  size_t spill_pushes, spill_blocks, spill_takes, spill_drained, bg_drains;
+  size_t spill_pushes, spill_blocks, spill_takes, spill_drained, bg_drains, bg_drained;
   size_t heaps_created, threads_exited;
   struct hak_class_stats classes[HAK_STATS_CLASSES];
 };

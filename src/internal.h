@@ -383,7 +383,8 @@ typedef struct hak_global {
   _Atomic size_t heap_bytes;                /* mapped for heaps (never unmapped) */
   _Atomic size_t pages_purged;              /* free pages given back to the OS (MADV_DONTNEED) */
   _Atomic size_t huge_cached, huge_reused;  /* huge mappings kept after free; allocations served by one */
-  _Atomic size_t spill_drained, bg_drains;  /* blocks returned to slabs from the spill queues; rounds of the drainer that moved some */
+  _Atomic size_t spill_drained;             /* blocks returned to slabs from the spill queues */
+  _Atomic size_t bg_drains, bg_drained;     /* by the drainer: drains of a class that moved blocks, and the blocks */
   heap_counters_t heapless;                 /* threads without a heap (__atomic builtins) */
 } hak_global_t;
 extern hak_global_t hak_global;

@@ -100,7 +100,7 @@ uint32_t spill_take(unsigned cls, void **out) {
 
 /* Returns up to max blocks of class cls to their slabs; the rest of the
  * queue goes back. */
-static size_t drain_class(unsigned cls, size_t max) {
+static size_t drain_class(unsigned cls, size_t max, bool background) {
   spill_queue_t *q = &queues[cls];
   void *b = atomic_exchange_explicit(&q->head, NULL, memory_order_acquire);
   size_t n = 0;
@@ -120,13 +120,19 @@ static size_t drain_class(unsigned cls, size_t max) {
     b = next_batch;
   }
   push_back(q, b);
-  if (n > 0) atomic_fetch_add_explicit(&hak_global.spill_drained, n, memory_order_relaxed);
+  if (n > 0) {
+    atomic_fetch_add_explicit(&hak_global.spill_drained, n, memory_order_relaxed);
+    if (background) {
+      atomic_fetch_add_explicit(&hak_global.bg_drained, n, memory_order_relaxed);
+      atomic_fetch_add_explicit(&hak_global.bg_drains, 1, memory_order_relaxed);
+    }
+  }
   return n;
 }
 
 void spill_drain_all(void) {
   for (unsigned cls = 0; cls < NUM_CLASSES; cls++)
-    if (atomic_load_explicit(&queues[cls].head, memory_order_relaxed) != NULL) drain_class(cls, SIZE_MAX);
+    if (atomic_load_explicit(&queues[cls].head, memory_order_relaxed) != NULL) drain_class(cls, SIZE_MAX, false);
 }
 
 static bool queues_empty(void) {
@@ -138,7 +144,7 @@ static bool queues_empty(void) {
 /* One round: drains the queues nobody took from since the last round.
  * Returns true when some queue still holds blocks. */
 static bool drain_round(bool *backlog) {
-  bool pending = false, moved = false;
+  bool pending = false;
   *backlog = false;
   size_t max = (size_t)hak_options[OPT_BG_MAX_BATCH];
   for (unsigned cls = 0; cls < NUM_CLASSES; cls++) {
@@ -150,10 +156,9 @@ static bool drain_round(bool *backlog) {
       pending = true;
       continue;
     }
-    if (drain_class(cls, max) > 0) moved = true;
+    drain_class(cls, max, true);
     if (atomic_load_explicit(&q->head, memory_order_relaxed) != NULL) *backlog = true;
   }
-  if (moved) atomic_fetch_add_explicit(&hak_global.bg_drains, 1, memory_order_relaxed);
   return pending || *backlog;
 }
 

@@ -75,6 +75,7 @@ HAK_EXPORT int hak_stats_get(struct hak_stats *out) {
   out->bytes_committed = u.committed + out->huge_bytes_now + LOAD(heap_bytes);
   out->spill_drained = LOAD(spill_drained);
   out->bg_drains = LOAD(bg_drains);
+  out->bg_drained = LOAD(bg_drained);
   out->heaps_created = LOAD(heaps);
   out->threads_exited = LOAD(threads_exited);
   return 0;
@@ -106,7 +107,7 @@ HAK_EXPORT void hak_stats_print(int fd) {
     F(refills), F(flushes), F(remote_collected), F(slabs_orphaned), F(slabs_adopted),
     F(large_now), F(large_bytes_now), F(large_allocs), F(large_frees),
     F(huge_now), F(huge_bytes_now), F(huge_allocs), F(huge_cached), F(huge_reused),
-    F(spill_pushes), F(spill_blocks), F(spill_takes), F(spill_drained), F(bg_drains),
+    F(spill_pushes), F(spill_blocks), F(spill_takes), F(spill_drained), F(bg_drains), F(bg_drained),
     F(heaps_created), F(threads_exited),
 #undef F
   };

@@ -83,9 +83,37 @@ t_options() {
   grep -q '^hakmem: warning: unknown option HAKMEM_BOGUS=1 (ignored)$' "$tmp/opt.err" &&
   grep -q '^hakmem: option HAKMEM_STATS=0$' "$tmp/opt.err" &&
   grep -q '^hakmem: option HAKMEM_VERBOSE=1$' "$tmp/opt.err" || return 1
-  # the README's table lists exactly the options of the code
-  diff <(grep -o '{ "HAKMEM_[A-Z_]*"' src/options.c | grep -o 'HAKMEM_[A-Z_]*' | sort) \
-       <(grep -o '^| `HAKMEM_[A-Z_]*`' README.md | grep -o 'HAKMEM_[A-Z_]*' | sort)
+  # the README's table is the code's, row for row
+  diff <("$T/options_table") <(grep '^| `HAKMEM_' README.md) || { echo "README options table differs from src/options.c"; return 1; }
+  # every option: a value out of range (and one that is no number) warns,
+  # names the variable and keeps the default
+  local name def max
+  while IFS='|' read -r _ name def range _; do
+    name=$(echo "$name" | tr -d ' `'); def=$(echo "$def" | tr -d ' '); max=${range##*..}; max=${max// /}
+    for bad in $((max + 1)) 12x; do
+      env LD_PRELOAD=$LIB HAKMEM_VERBOSE=1 "$name=$bad" /bin/true 2>"$tmp/opt.err"
+      grep -qx "hakmem: warning: $name=$bad: invalid or out of range; keeping the default $def" "$tmp/opt.err" || { echo "$name=$bad:"; cat "$tmp/opt.err"; return 1; }
+      if [ "$name" = HAKMEM_VERBOSE ]; then   # the default, 0, prints no options
+        ! grep -q '^hakmem: option' "$tmp/opt.err" || return 1
+      else
+        grep -qx "hakmem: option $name=$def" "$tmp/opt.err" || { echo "$name=$bad:"; cat "$tmp/opt.err"; return 1; }
+      fi
+    done
+  done < <("$T/options_table")
+  # valid values take effect (HAKMEM_STATS and HAKMEM_VERBOSE above and in
+  # every program test; the spill options in the spill tests)
+  HAKMEM_PURGE_DELAY_MS=0 "$T/test_options" purge 1 && HAKMEM_PURGE_DELAY_MS=60000 "$T/test_options" purge 0 &&
+  "$T/test_options" purge 0 && HAKMEM_THP=1 "$T/test_options" thp 1 && "$T/test_options" thp 0 || return 1
+  # a secure-execution process (set-user-id) ignores the environment: a
+  # static program with hakmem, set-user-id to nobody
+  local prog=$tmp/secure/options_table
+  mkdir -p "$tmp/secure" && chmod 755 "$tmp" "$tmp/secure" && cp "$T/options_table" "$prog"
+  HAKMEM_VERBOSE=1 HAKMEM_BOGUS=1 "$prog" >/dev/null 2>"$tmp/plain.err"
+  grep -q '^hakmem: option HAKMEM_VERBOSE=1$' "$tmp/plain.err" || { echo "the static program does not read options"; return 1; }
+  if [ "$(id -u)" != 0 ]; then echo "the set-user-id check needs root"; return 1; fi
+  chown nobody "$prog" && chmod 4755 "$prog"
+  HAKMEM_VERBOSE=1 HAKMEM_BOGUS=1 "$prog" >"$tmp/secure.out" 2>"$tmp/secure.err" || return 1
+  [ -s "$tmp/secure.out" ] && ! grep -q 'hakmem:' "$tmp/secure.err" || { echo "secure mode read the environment:"; cat "$tmp/secure.err"; return 1; }
 }
 
 # A library finalised after hakmem's destructor still allocates and frees.
@@ -156,7 +184,7 @@ run stress_8_threads "$T/test_stress" 8 25000
 run misuse "$T/test_misuse"
 run failfast_debug_build "$T/test_failfast"
 run spill_queue env HAKMEM_TINY_BG_SPILL=1 "$T/test_spill"
-run spill_queue_target_1 env HAKMEM_TINY_BG_SPILL=1 HAKMEM_TINY_BG_TARGET=1 HAKMEM_TINY_BG_MAX_BATCH=1 "$T/test_spill"
+run spill_queue_target_1 env HAKMEM_TINY_BG_SPILL=1 HAKMEM_TINY_BG_TARGET=1 HAKMEM_TINY_BG_MAX_BATCH=1 "$T/test_spill" target=1,batch=1
 run misuse_preload t_misuse_preload
 run preload_entry_points env LD_PRELOAD="$LIB" "$T/test_preload"
 run static_link "$T/test_static"
