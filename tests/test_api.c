@@ -3,6 +3,9 @@
 #include "hakmem.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -232,6 +235,114 @@ static void test_owns(void) {
   CHECK(!hak_owns(h));
 }
 
+static unsigned class_of_size(const struct hak_stats *s, size_t size) {
+  unsigned i = 0;
+  while (i < HAK_STATS_CLASSES - 1 && s->classes[i].block_size < size) i++;
+  return i;
+}
+
+static void *free_all(void *arg) {
+  void **blocks = arg;
+  for (int i = 0; i < 100; i++) hak_free(blocks[i]);
+  return NULL;
+}
+
+/* The value of "hakmem: NAME VALUE" in text, or -1. */
+static long long stat_line(const char *text, const char *name) {
+  char key[96];
+  snprintf(key, sizeof key, "hakmem: %s ", name);
+  const char *p = strstr(text, key);
+  return p ? atoll(p + strlen(key)) : -1;
+}
+
+static long long xml_attr(const char *text, const char *element, const char *attr) {
+  const char *p = strstr(text, element);
+  if (p == NULL) return -1;
+  char key[32];
+  snprintf(key, sizeof key, "%s=\"", attr);
+  p = strstr(p, key);
+  return p ? atoll(p + strlen(key)) : -1;
+}
+
+/* Reads a file written through fd or FILE into buf. */
+static void slurp(FILE *f, char *buf, size_t cap) {
+  rewind(f);
+  size_t n = fread(buf, 1, cap - 1, f);
+  buf[n] = '\0';
+}
+
+static void test_stats(void) {
+  static struct hak_stats s0, s1, s2;
+  hak_stats_get(&s0);
+  unsigned c48 = class_of_size(&s0, 48), c64 = class_of_size(&s0, 64);
+  CHECK(s0.classes[c48].block_size == 48 && s0.classes[c64].block_size == 64);
+  void *small[1000], *remote[100], *large[10], *huge[2];
+  for (int i = 0; i < 1000; i++) small[i] = hak_malloc(40);
+  for (int i = 0; i < 100; i++) remote[i] = hak_malloc(64);
+  for (int i = 0; i < 10; i++) large[i] = hak_malloc(100 << 10);
+  for (int i = 0; i < 2; i++) huge[i] = hak_malloc(4 << 20);
+  hak_stats_get(&s1);
+  CHECK(s1.classes[c48].allocs - s0.classes[c48].allocs == 1000);
+  CHECK(s1.classes[c64].allocs - s0.classes[c64].allocs == 100);
+  CHECK(s1.large_allocs - s0.large_allocs == 10 && s1.large_now >= 10);
+  CHECK(s1.huge_allocs - s0.huge_allocs == 2 && s1.huge_now >= 2);
+  CHECK(s1.classes[c48].slabs_in_use >= 1 && s1.slabs_in_use >= 2);
+  CHECK(s1.superslabs_now >= 1 && s1.superslabs_peak >= s1.superslabs_now);
+  CHECK(s1.bytes_mapped_now >= s1.superslabs_now * (2u << 20) + (8u << 20));
+  CHECK(s1.bytes_committed <= s1.bytes_mapped_now && s1.bytes_committed >= 1000 * 48 + (1000u << 10) + (8u << 20));
+
+  /* the figures of mallinfo2, malloc_stats and malloc_info are hak_stats_get's */
+  struct mallinfo2 mi = hak_mallinfo2();
+  hak_stats_get(&s2);
+  CHECK(mi.arena == s2.superslabs_now * (2u << 20) && mi.ordblks == s2.superslabs_now);
+  CHECK(mi.hblks == s2.huge_now && mi.hblkhd == s2.huge_bytes_now && mi.usmblks == s2.bytes_mapped_peak);
+  CHECK(mi.uordblks == s2.slabs_in_use * (64u << 10) + s2.large_bytes_now);
+  static char text[1 << 16];
+  FILE *f = tmpfile();
+  fflush(stderr);
+  int saved = dup(2);
+  dup2(fileno(f), 2);
+  hak_malloc_stats();
+  dup2(saved, 2);
+  close(saved);
+  slurp(f, text, sizeof text);
+  fclose(f);
+  CHECK(stat_line(text, "superslabs_now") == (long long)s2.superslabs_now);
+  CHECK(stat_line(text, "bytes_mapped_now") == (long long)s2.bytes_mapped_now);
+  CHECK(stat_line(text, "huge_now") == (long long)s2.huge_now);
+  CHECK(stat_line(text, "large_allocs") == (long long)s2.large_allocs);
+  CHECK(stat_line(text, "allocs.48") == (long long)s2.classes[c48].allocs);
+  CHECK(stat_line(text, "slabs_in_use.48") == (long long)s2.classes[c48].slabs_in_use);
+  f = tmpfile();
+  CHECK(hak_malloc_info(0, f) == 0);
+  slurp(f, text, sizeof text);
+  fclose(f);
+  CHECK(strncmp(text, "<malloc version=", 16) == 0 && strstr(text, "</malloc>") != NULL);
+  CHECK(xml_attr(text, "<system type=\"current\"", "size") == (long long)s2.bytes_mapped_now);
+  CHECK(xml_attr(text, "<total type=\"mmap\"", "count") == (long long)s2.huge_now);
+  CHECK(xml_attr(text, "to=\"48\"", "allocs") == (long long)s2.classes[c48].allocs);
+  errno = 0;
+  CHECK(hak_malloc_info(1, stdout) == -1 && errno == EINVAL);
+
+  /* frees, by this thread and (remote) by another */
+  pthread_t t;
+  pthread_create(&t, NULL, free_all, remote);
+  pthread_join(t, NULL);
+  for (int i = 0; i < 1000; i++) hak_free(small[i]);
+  for (int i = 0; i < 10; i++) hak_free(large[i]);
+  for (int i = 0; i < 2; i++) hak_free(huge[i]);
+  hak_stats_get(&s2);
+  CHECK(s2.classes[c48].frees - s0.classes[c48].frees == 1000);
+  CHECK(s2.classes[c64].frees - s0.classes[c64].frees == 100);
+  CHECK(s2.classes[c64].remote_frees - s0.classes[c64].remote_frees == 100);
+  CHECK(s2.classes[c48].remote_frees == s0.classes[c48].remote_frees);
+  CHECK(s2.large_frees - s0.large_frees == 10);
+  CHECK(s2.huge_now == s0.huge_now);
+  hak_malloc_trim(0);
+  hak_stats_get(&s2);   /* what was freed is given back: unmapped, or purged */
+  CHECK(s2.bytes_mapped_now < s1.bytes_mapped_now && s2.bytes_committed < s1.bytes_committed);
+}
+
 int main(void) {
   test_alignment_and_usable();
   test_malloc_zero();
@@ -242,5 +353,6 @@ int main(void) {
   test_aligned();
   test_info();
   test_owns();
+  test_stats();
   CHECK_DONE();
 }
