@@ -7,6 +7,10 @@
 # lines, such as resident memory at points of the run), or both; the CSV's
 # last column holds the figures as FIGURE=X pairs.
 # usage: bench/run.sh BUILD_DIR
+# Environment: RUNS (default 5); ONLY="NAME ..." runs only those benchmarks;
+# PEERS=0 leaves mimalloc, jemalloc and tcmalloc out; VARIANTS="NAME:VAR=V ..."
+# adds hakmem run with options set (e.g. hakmem+spill:HAKMEM_TINY_BG_SPILL=1),
+# interleaved with the others.
 set -u
 cd "$(dirname "$0")/.."
 B=$(cd "${1:-build}" && pwd)
@@ -17,10 +21,11 @@ csv=$out/results.csv
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# name:library (glibc has none)
+# name:library[:VAR=VALUE] (glibc has no library)
 allocators=("hakmem:$B/libhakmem.so" "glibc:")
+for v in ${VARIANTS:-}; do allocators+=("${v%%:*}:$B/libhakmem.so:${v#*:}"); done
 missing=()
-for peer in "mimalloc:libmimalloc.so.2:libmimalloc2.0" "jemalloc:libjemalloc.so.2:libjemalloc2" "tcmalloc:libtcmalloc_minimal.so.4:libtcmalloc-minimal4"; do
+[ "${PEERS:-1}" = 0 ] || for peer in "mimalloc:libmimalloc.so.2:libmimalloc2.0" "jemalloc:libjemalloc.so.2:libjemalloc2" "tcmalloc:libtcmalloc_minimal.so.4:libtcmalloc-minimal4"; do
   IFS=: read -r name file pkg <<<"$peer"
   if [ -e "$LIBDIR/$file" ]; then allocators+=("$name:$LIBDIR/$file"); else missing+=("$pkg"); fi
 done
@@ -52,12 +57,12 @@ for run in $(seq 1 "$RUNS"); do
   for b in "${benches[@]}"; do
     name=${b%%|*}
     cmd=${b#*|}
+    if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
     for a in "${allocators[@]}"; do
-      aname=${a%%:*}
-      lib=${a#*:}
+      IFS=: read -r aname lib opt <<<"$a"
       rm -f "$tmp/stat"
       if [ -n "$lib" ]; then
-        "$out/runstat" "$tmp/stat" env HAKMEM_STATS=1 LD_PRELOAD="$lib" $cmd >"$tmp/out" 2>"$tmp/err"
+        "$out/runstat" "$tmp/stat" env HAKMEM_STATS=1 LD_PRELOAD="$lib" $opt $cmd >"$tmp/out" 2>"$tmp/err"
       else
         "$out/runstat" "$tmp/stat" $cmd >"$tmp/out" 2>"$tmp/err"
       fi
@@ -65,12 +70,12 @@ for run in $(seq 1 "$RUNS"); do
       # Prove which allocator ran: the benchmark names the library mapped
       # into it, and hakmem prints its statistics lines.
       seen=$(sed -n 's/.*(allocator: \(.*\))$/\1/p' "$tmp/out")
-      if [ $rc -ne 0 ] || [ "$seen" != "$aname" ]; then
+      if [ $rc -ne 0 ] || [ "$seen" != "${aname%%+*}" ]; then
         echo "error: $name under $aname: exit $rc, allocator seen: '${seen}'" >&2
         cat "$tmp/err" >&2
         exit 1
       fi
-      if [ "$aname" = hakmem ] && ! grep -q '^hakmem: superslabs_peak ' "$tmp/err"; then
+      if [[ $aname == hakmem* ]] && ! grep -q '^hakmem: superslabs_peak ' "$tmp/err"; then
         echo "error: $name under hakmem printed no statistics" >&2
         exit 1
       fi
