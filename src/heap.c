@@ -25,8 +25,9 @@ static size_t   chunk_left;
 
 #define HEAP_CHUNK_SIZE ((size_t)64 << 10)
 
-/* Thread cache bound of a class: about 64 KiB of blocks, 4..256 blocks. */
-static uint32_t class_cap(unsigned cls) {
+/* Thread cache bound of a class to start with: about 64 KiB of blocks,
+ * 4..256 blocks (tiny.c raises the mid classes' while they churn). */
+uint32_t class_cap(unsigned cls) {
   uint32_t cap = (uint32_t)(65536 / hak_class_size[cls]);
   return cap < 4 ? 4 : cap > 256 ? 256 : cap;
 }

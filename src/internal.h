@@ -237,6 +237,7 @@ typedef struct heap {
   heap_counters_t counters;
   struct { void *p; uint32_t pages; } runs[RUN_CACHE_SLOTS];   /* large runs freed here, oldest first */
   struct { void *head; uint32_t count; } foreign[NUM_CLASSES];   /* blocks of others' slabs freed here, for the spill queue */
+  uint8_t         flushes_since_refill[NUM_CLASSES];   /* drives the mid classes' cache bounds (tiny.c) */
   uint32_t        run_count, run_pages;
   /* Held by the owner thread across its slow paths (refill, flush, sweep),
    * uncontended but for fork: the prepare handler takes every heap's, so a
@@ -252,6 +253,7 @@ extern heap_t hak_heap_empty;
 extern heap_t hak_heap_dead;
 
 heap_t *heap_for_thread(void);          /* creates this thread's heap (or returns a static one) */
+uint32_t class_cap(unsigned cls);       /* a class's initial thread cache bound */
 extern bool hak_thread_hook_ok;         /* the thread-exit hook exists: heaps can be retired */
 void    heap_thread_exit(void *heap);   /* thread-exit hook */
 void    heap_trim_current(void);        /* malloc_trim */

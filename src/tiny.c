@@ -304,6 +304,47 @@ static void *cache_detach(tcache_t *c, uint32_t keep) {
 
 /* ------------------------------------------------------------ slow paths */
 
+/* The mid classes' cache bounds adapt.  A class whose thread both
+ * allocates and frees past its cache (a refill after a flush) doubles its
+ * bound, up to MID_CACHE_BYTES: its blocks then stay in the cache instead
+ * of emptying slabs into the pool and taking them back (a 32 KiB slab holds
+ * two blocks).  Two flushes without a refill between them (the thread only
+ * frees) put the bound back where it started and flush down to half of it,
+ * so that a burst of frees does not leave blocks pinning slabs.  A refill
+ * takes at most REFILL_BYTES: the cache fills by frees, not by refills.
+ * The tiny classes keep their bound (64 KiB of blocks). */
+#define MID_CACHE_BYTES (2u << 20)
+#define REFILL_BYTES    (64u << 10)
+
+static uint32_t refill_count(const tcache_t *c, unsigned cls) {
+  uint32_t n = c->cap / 2, by_bytes = REFILL_BYTES / hak_class_size[cls];
+  if (n > by_bytes) n = by_bytes;
+  return n ? n : 1;
+}
+
+static void cap_set(tcache_t *c, uint32_t cap) {
+  c->room = c->room + cap - c->cap;   /* callers keep the blocks cached <= cap (unsigned: wraps back) */
+  c->cap = cap;
+}
+
+/* On a refill: the class churns if it flushed since the last one. */
+static void cap_grow(heap_t *h, tcache_t *c, unsigned cls) {
+  if (h->flushes_since_refill[cls] == 0) return;
+  h->flushes_since_refill[cls] = 0;
+  uint32_t size = hak_class_size[cls], max = MID_CACHE_BYTES / size;
+  if (size <= TINY_MAX) return;
+  if (max > 256) max = 256;
+  if (c->cap < max) cap_set(c, c->cap * 2 < max ? c->cap * 2 : max);
+}
+
+/* On a flush: the bound from now on (a second flush without a refill
+ * resets it); the flush keeps half of it. */
+static uint32_t cap_after_flush(heap_t *h, const tcache_t *c, unsigned cls) {
+  if (h->flushes_since_refill[cls] < 255) h->flushes_since_refill[cls]++;
+  uint32_t base = class_cap(cls);
+  return h->flushes_since_refill[cls] >= 2 && c->cap > base ? base : c->cap;
+}
+
 static void *shared_alloc(unsigned cls) {
   void *p = NULL;
   pthread_mutex_lock(&shared_lock);
@@ -325,12 +366,14 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
   }
   tcache_t *c = &h->cache[cls];
   if (c->head == NULL) {
+    cap_grow(h, c, cls);
     uint32_t n = hak_options[OPT_BG_SPILL] ? spill_take(cls, &c->head) : 0;
     if (n > 0) {
+      if (n > c->room) cap_set(c, c->cap + (n - c->room));   /* a batch from a thread whose bound was higher */
       h->counters.spill_takes += n;
     } else {
       pthread_mutex_lock(&h->lock);
-      n = heap_take(h, cls, c->cap / 2 ? c->cap / 2 : 1, &c->head);
+      n = heap_take(h, cls, refill_count(c, cls), &c->head);
       pthread_mutex_unlock(&h->lock);
       if (n == 0) { errno = ENOMEM; return NULL; }
       h->counters.refills++;
@@ -350,9 +393,11 @@ void tiny_free_slow(heap_t *h, slab_meta_t *m, void *p) {
   if (p == c->head) hak_fatal_pointer("free", "double free of", p);
   if (c->room == 0) {
     h->counters.flushes++;
+    uint32_t cap = cap_after_flush(h, c, m->cls);
     pthread_mutex_lock(&h->lock);
-    heap_give(h, cache_detach(c, c->cap / 2), true);
+    heap_give(h, cache_detach(c, cap / 2), true);
     pthread_mutex_unlock(&h->lock);
+    cap_set(c, cap);
   }
   *(void **)p = c->head;
   c->head = p;
