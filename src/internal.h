@@ -218,8 +218,8 @@ typedef struct heap_counters {
     else __atomic_fetch_add(&hak_global.heapless.field, (n), __ATOMIC_RELAXED); \
   } while (0)
 
-#define RUN_CACHE_SLOTS 16         /* large runs a thread keeps for reuse... */
-#define RUN_CACHE_PAGES 512        /* ...up to 2 MiB in all */
+#define RUN_CACHE_SLOTS 32         /* large runs a thread keeps for reuse... */
+#define RUN_CACHE_PAGES 1024       /* ...up to 4 MiB in all */
 
 #define HINT_NONE ((uintptr_t)1)   /* never equal to a 2 MiB-aligned base */
 #define HINTS 8                    /* one cache line */
@@ -318,7 +318,8 @@ static inline superslab_t *ss_of(const void *p) { return (superslab_t *)((uintpt
 /* ------------------------------------------------------------- large tier */
 
 void  *pool_alloc_run(unsigned pages);          /* NULL: out of memory */
-void   pool_free_run(superslab_t *ss, unsigned page, const char *func);
+void   pool_free_runs(void *const *runs, unsigned count, const char *func);   /* one lock hold */
+void   pool_run_split(void);                     /* a cached run became two */
 bool   pool_resize_run(superslab_t *ss, unsigned page, unsigned pages);   /* in place */
 
 void  *large_alloc(size_t size);

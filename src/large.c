@@ -5,9 +5,10 @@
  * run table, and it is 4 KiB aligned.
  *
  * Each thread keeps the last few runs it freed (RUN_CACHE_SLOTS, up to
- * RUN_CACHE_PAGES in all) and serves a request from one that is at most
- * 12.5% too long, so that a loop freeing and allocating similar sizes does
- * not take the pool lock.  Runs are not owned by threads: any thread frees
+ * RUN_CACHE_PAGES in all) and serves a request from the smallest that is
+ * long enough, whole if it is at most 12.5% too long, else split (the rest
+ * stays cached), so that threads freeing and allocating runs of any sizes
+ * seldom take the pool lock.  Runs are not owned by threads: any thread frees
  * any run, into its own cache or straight to the pool. */
 #include "internal.h"
 
@@ -22,30 +23,50 @@ static void cache_remove(heap_t *h, unsigned i) {
   for (; i < h->run_count; i++) h->runs[i] = h->runs[i + 1];
 }
 
-/* Gives the cached run i back to the pool. */
-static void cache_evict(heap_t *h, unsigned i) {
-  void *p = h->runs[i].p;
-  superslab_t *ss = ss_of(p);
-  unsigned page = page_of(ss, p);
-  cache_remove(h, i);
-  ss->run[page] &= (uint16_t)~RUN_CACHED;
-  pool_free_run(ss, page, "free");
+/* Gives the oldest cached runs back to the pool, in one lock hold, until
+ * the cache holds at most slots runs and pages pages. */
+static void cache_evict(heap_t *h, unsigned slots, unsigned pages) {
+  void *out[RUN_CACHE_SLOTS];
+  unsigned k = 0;
+  while (h->run_count > 0 && (h->run_count > slots || h->run_pages > pages)) {
+    void *p = h->runs[0].p;
+    superslab_t *ss = ss_of(p);
+    ss->run[page_of(ss, p)] &= (uint16_t)~RUN_CACHED;
+    cache_remove(h, 0);
+    out[k++] = p;
+  }
+  if (k > 0) pool_free_runs(out, k, "free");
 }
 
 void *large_alloc(size_t size) {
   heap_t *h = hak_tls_heap;
   if (UNLIKELY(h->state != HEAP_LIVE)) h = heap_for_thread();
   unsigned n = pages_for(size);
-  for (unsigned i = h->run_count; i-- > 0;) {   /* newest first: warmest */
-    unsigned have = h->runs[i].pages;
-    if (have >= n && have - n <= n / 8) {
-      void *p = h->runs[i].p;
-      cache_remove(h, i);
-      superslab_t *ss = ss_of(p);
-      ss->run[page_of(ss, p)] &= (uint16_t)~RUN_CACHED;
-      h->counters.large_allocs++;
-      return p;
+  /* the smallest cached run that is long enough, newest first among equals */
+  unsigned best = RUN_CACHE_SLOTS;
+  for (unsigned i = h->run_count; i-- > 0;)
+    if (h->runs[i].pages >= n && (best == RUN_CACHE_SLOTS || h->runs[i].pages < h->runs[best].pages)) best = i;
+  if (best != RUN_CACHE_SLOTS) {
+    void *p = h->runs[best].p;
+    unsigned have = h->runs[best].pages;
+    superslab_t *ss = ss_of(p);
+    unsigned page = page_of(ss, p);
+    if (have - n <= n / 8) {   /* close enough: the whole run */
+      cache_remove(h, best);
+      ss->run[page] &= (uint16_t)~RUN_CACHED;
+    } else {
+      /* Split without the pool lock: the run table entries of a cached
+       * run are written only by the thread that caches it, and no other
+       * thread holds a pointer into it.  The rest stays cached. */
+      ss->run[page + n] = (uint16_t)((have - n) | RUN_LIVE | RUN_CACHED);
+      ss->run[page] = (uint16_t)(n | RUN_LIVE);
+      h->runs[best].p = (uint8_t *)p + ((size_t)n << PAGE_SHIFT);
+      h->runs[best].pages = have - n;
+      h->run_pages -= n;
+      pool_run_split();
     }
+    h->counters.large_allocs++;
+    return p;
   }
   int saved = errno;
   void *p = pool_alloc_run(n);
@@ -65,10 +86,12 @@ void large_free(heap_t *h, superslab_t *ss, void *p, const char *func) {
   unsigned n = e & RUN_PAGES;
   HEAP_COUNT(h, large_frees, 1);
   if (h->state != HEAP_LIVE || n > RUN_CACHE_PAGES / 2) {
-    pool_free_run(ss, page, func);
+    pool_free_runs(&p, 1, func);
     return;
   }
-  while (h->run_count == RUN_CACHE_SLOTS || h->run_pages + n > RUN_CACHE_PAGES) cache_evict(h, 0);
+  /* full: the older half goes back at once (one lock hold, not one per run) */
+  if (h->run_count == RUN_CACHE_SLOTS || h->run_pages + n > RUN_CACHE_PAGES)
+    cache_evict(h, RUN_CACHE_SLOTS / 2, (RUN_CACHE_PAGES - n) / 2);
   ss->run[page] = (uint16_t)(e | RUN_CACHED);
   h->runs[h->run_count].p = p;
   h->runs[h->run_count].pages = n;
@@ -89,6 +112,4 @@ bool large_resize(void *p, size_t size) {
   return pool_resize_run(ss, page_of(ss, p), pages_for(size));
 }
 
-void large_heap_flush(heap_t *h) {
-  while (h->run_count > 0) cache_evict(h, h->run_count - 1);
-}
+void large_heap_flush(heap_t *h) { cache_evict(h, 0, 0); }

@@ -57,7 +57,8 @@ static pthread_mutex_t pool_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;   /* h
 static ss_list_t avail, dirty, bins[BINS];
 static unsigned  empty_count;                  /* wholly free SuperSlabs still mapped */
 static size_t    class_slabs[NUM_CLASSES];     /* slabs in use per class */
-static size_t    large_runs, large_pages;      /* large runs handed out */
+static _Atomic size_t large_runs;              /* large runs handed out (split in run caches without the lock) */
+static size_t    large_pages;                  /* their pages */
 static size_t    used_pages, dirty_pages;      /* handed out; free and not purged */
 static bool      shrinking;                    /* more dirty pages than in use, and over DIRTY_FLOOR */
 
@@ -401,18 +402,24 @@ void *pool_alloc_run(unsigned n) {
   return (uint8_t *)ss + ((size_t)start << PAGE_SHIFT);
 }
 
-void pool_free_run(superslab_t *ss, unsigned page, const char *func) {
+void pool_run_split(void) { atomic_fetch_add_explicit(&large_runs, 1, memory_order_relaxed); }
+
+/* Frees runs (their first pages' addresses) under one hold of the lock. */
+void pool_free_runs(void *const *runs, unsigned count, const char *func) {
   pthread_mutex_lock(&pool_lock);
-  uint16_t e = ss->run[page];
-  /* checked again under the lock: two threads freeing one block */
-  if (UNLIKELY((e & (RUN_LIVE | RUN_CACHED)) != RUN_LIVE))
-    hak_fatal_pointer(func, "double free of", (uint8_t *)ss + ((size_t)page << PAGE_SHIFT));
-  unsigned n = e & RUN_PAGES;
-  ss->run[page] = 0;
-  large_runs--;
-  large_pages -= n;
   uint64_t now = os_now_ms();
-  pages_give(ss, page, n, now);
+  for (unsigned i = 0; i < count; i++) {
+    superslab_t *ss = ss_of(runs[i]);
+    unsigned page = (unsigned)(((uintptr_t)runs[i] - (uintptr_t)ss) >> PAGE_SHIFT);
+    uint16_t e = ss->run[page];
+    /* checked again under the lock: two threads freeing one block */
+    if (UNLIKELY((e & (RUN_LIVE | RUN_CACHED)) != RUN_LIVE)) hak_fatal_pointer(func, "double free of", runs[i]);
+    unsigned n = e & RUN_PAGES;
+    ss->run[page] = 0;
+    large_runs--;
+    large_pages -= n;
+    pages_give(ss, page, n, now);
+  }
   pool_unlock(now);
 }
 

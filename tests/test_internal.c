@@ -236,7 +236,7 @@ static void test_large(void) {
   superslab_t *ss = ss_of(a);
   CHECK(pool_resize_run(ss, page_in(a), 100));
   CHECK(pages_free(ss, page_in(a) + 100, 200) && !pages_free(ss, page_in(a), 1));
-  pool_free_run(ss, page_in(a), "free");
+  pool_free_runs(&(void *){ a }, 1, "free");
   CHECK(pages_free(ss, page_in(a), 300) && ss->max_run >= 300);
   /* realloc shrinks a run in place, and grows it into the free pages after it */
   char *p = hak_malloc(120 << 10);
@@ -278,13 +278,13 @@ static void test_large_purge(void) {
   memset(p, 9, 256 << 12);
   long touched = rss_kb();
   size_t purged = atomic_load(&hak_global.pages_purged);
-  pool_free_run(ss_of(p), page_in(p), "free");
+  pool_free_runs(&(void *){ p }, 1, "free");
   CHECK(atomic_load(&hak_global.pages_purged) == purged);   /* not before the delay */
   CHECK(rss_kb() > touched - 64);
   /* still dirty while the SuperSlab keeps freeing */
   for (int i = 0; i < 3; i++) {
     usleep(60 * 1000);
-    pool_free_run(ss_of(other), page_in(other), "free");
+    pool_free_runs(&(void *){ other }, 1, "free");
     other = pool_alloc_run(1);
   }
   CHECK(atomic_load(&hak_global.pages_purged) == purged);
@@ -293,9 +293,9 @@ static void test_large_purge(void) {
   CHECK(atomic_load(&hak_global.pages_purged) >= purged + 250);
   CHECK(rss_kb() < touched - 800);
   CHECK(p[(256 << 12) - 1] == 0);
-  pool_free_run(ss_of(t), page_in(t), "free");
-  pool_free_run(ss_of(other), page_in(other), "free");
-  pool_free_run(ss_of(keep), page_in(keep), "free");
+  pool_free_runs(&(void *){ t }, 1, "free");
+  pool_free_runs(&(void *){ other }, 1, "free");
+  pool_free_runs(&(void *){ keep }, 1, "free");
   hak_options[OPT_PURGE_DELAY_MS] = saved_delay;
 }
 
