@@ -58,7 +58,8 @@ PROGRAMS = $(TESTS_API:%=$(BUILD)/tests/%) $(TESTS_PRELOAD:%=$(BUILD)/tests/%) $
   $(BUILD)/tests/test_cxx $(BUILD)/tests/libtlsdyn.so $(BUILD)/tests/libexitlate.so $(BUILD)/tests/test_static \
   $(BUILD)/bench/bench_random_mixed $(BUILD)/bench/bench_tiny_hot $(BUILD)/bench/bench_xthread \
   $(BUILD)/bench/bench_live $(BUILD)/bench/bench_mid_large_mt $(BUILD)/bench/bench_fragment \
-  $(BUILD)/bench/bench_thread_churn $(BUILD)/bench/bench_larson $(BUILD)/bench/runstat $(BUILD)/bench/fastpath
+  $(BUILD)/bench/bench_thread_churn $(BUILD)/bench/bench_larson $(BUILD)/bench/runstat $(BUILD)/bench/fastpath \
+  $(BUILD)/bench/libprobe.so
 programs: $(PROGRAMS)
 
 $(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/libhakmem-api.a
@@ -100,6 +101,10 @@ $(BUILD)/tests/test_static: tests/test_preload.c tests/check.h $(BUILD)/libhakme
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -DHAKMEM_STATIC_TEST $< -o $@ $(BUILD)/libhakmem.a -ldl
 
+$(BUILD)/bench/libprobe.so: bench/probe.c bench/common.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -fPIC -shared $< -o $@
+
 $(BUILD)/bench/%: bench/%.c bench/common.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -pthread $< -o $@ -ldl
@@ -107,8 +112,9 @@ $(BUILD)/bench/%: bench/%.c bench/common.h
 test: all
 	@tests/run.sh $(BUILD)
 
+# make bench [ONLY="name ..."] [BENCH_QUICK=1]: README, "Benchmarks".
 bench: all
-	@bench/run.sh $(BUILD)
+	@ONLY="$(ONLY)" BENCH_QUICK="$(BENCH_QUICK)" bench/run.sh $(BUILD)
 
 install: $(BUILD)/libhakmem.so $(BUILD)/libhakmem.a $(BUILD)/libhakmem-api.a
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig

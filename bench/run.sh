@@ -1,25 +1,35 @@
 #!/usr/bin/env bash
-# make bench: every benchmark under hakmem, glibc and each peer allocator
+# make bench: the fixed suite under hakmem, glibc and each peer allocator
 # installed (mimalloc, jemalloc, tcmalloc from Debian's packages),
-# interleaved run by run, RUNS runs each (default 5); prints medians and
-# ratios, and writes every run to BUILD/bench/results.csv.  A benchmark
-# reports a rate ("NAME: X M ops/s"), or figures in MiB ("NAME FIGURE X"
-# lines, such as resident memory at points of the run), or both; the CSV's
-# last column holds the figures as FIGURE=X pairs.
+# interleaved run by run, RUNS runs each (5; BENCH_QUICK=1: 3 runs of
+# smaller workloads).  Every run's wall time, user+system time and peak
+# resident memory (wait4's rusage, through bench/runstat) go to
+# bench/results/latest.csv; medians and ratios to hakmem's to
+# bench/results/latest.md (and stdout), and a chart to
+# bench/results/latest.svg.  A run that was not served by the allocator it
+# was meant for is an error, not a result (bench/lib.sh, allocator_proof).
 # usage: bench/run.sh BUILD_DIR
-# Environment: RUNS (default 5); ONLY="NAME ..." runs only those benchmarks;
-# PEERS=0 leaves mimalloc, jemalloc and tcmalloc out; VARIANTS="NAME:VAR=V ..."
-# adds hakmem run with options set (e.g. hakmem+spill:HAKMEM_TINY_BG_SPILL=1),
-# interleaved with the others.
+# Environment: ONLY="NAME ..." runs the benchmarks whose names start with
+# one of these (make bench ONLY=redis); PEERS=0 leaves the peers out;
+# VARIANTS="NAME:VAR=V ..." adds hakmem with options set (for instance
+# hakmem+spill:HAKMEM_TINY_BG_SPILL=1).
 set -u
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 B=$(cd "${1:-build}" && pwd)
-RUNS=${RUNS:-5}
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then RUNS=${RUNS:-3}; else RUNS=${RUNS:-5}; fi
 LIBDIR=/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
 out=$B/bench
-csv=$out/results.csv
+results=bench/results
+mkdir -p "$results"
+csv=$results/latest.csv
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+redis_pid=
+trap '[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+
+# q FULL QUICK: a workload size by mode.
+q() { if [ "$QUICK" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 
 # name:library[:VAR=VALUE] (glibc has no library)
 allocators=("hakmem:$B/libhakmem.so" "glibc:")
@@ -29,110 +39,132 @@ missing=()
   IFS=: read -r name file pkg <<<"$peer"
   if [ -e "$LIBDIR/$file" ]; then allocators+=("$name:$LIBDIR/$file"); else missing+=("$pkg"); fi
 done
+command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || missing+=(redis-server)
+command -v sqlite3 >/dev/null || missing+=(sqlite3)
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "peers not installed (skipped): ${missing[*]}"
-  echo "  add them with: sudo apt-get install ${missing[*]}"
+  echo "not installed (their runs are skipped): ${missing[*]}" >&2
+  echo "  add them with: sudo apt-get install ${missing[*]}" >&2
 fi
 
-# The suite: name and command line.
+# The suite: name|core or extra (extra: shown, not in the geometric means)|kind|command.
+# kind bench: our programs (they name the allocator mapped into them);
+# prog: Debian's programs (the probe library names it); redis: see run_redis.
 benches=(
-  "random_mixed_16_1024|$out/bench_random_mixed 10000000 256 42"
-  "random_mixed_ws100k|$out/bench_random_mixed 3000000 100000 42"
-  "random_mixed_8_64|$out/bench_random_mixed 10000000 256 42 8 64"
-  "random_mixed_16_32k|$out/bench_random_mixed 3000000 2000 42 16 32768"
-  "random_mixed_1m|$out/bench_random_mixed 1000000 256 42"
-  "tiny_hot|$out/bench_tiny_hot 1000000"
-  "xthread_2_threads|$out/bench_xthread 1 2000000"
-  "live_1m_16B|$out/bench_live 16"
-  "live_1m_48B|$out/bench_live 48"
-  "live_1m_100B|$out/bench_live 100"
-  "mid_large_mt_2_threads|$out/bench_mid_large_mt 2 200000"
-  "larson_2_threads|$out/bench_larson 2 2"
-  "fragment_512mb|$out/bench_fragment 512"
-  "thread_churn_1000x500|$out/bench_thread_churn 1000 500"
+  "random_mixed_16_1024|core|bench|$out/bench_random_mixed $(q 10000000 2000000) 256 42"
+  "random_mixed_ws100k|core|bench|$out/bench_random_mixed $(q 3000000 1000000) 100000 42"
+  "random_mixed_8_64|core|bench|$out/bench_random_mixed $(q 10000000 2000000) 256 42 8 64"
+  "random_mixed_16_32k|core|bench|$out/bench_random_mixed $(q 3000000 1000000) 2000 42 16 32768"
+  "tiny_hot|core|bench|$out/bench_tiny_hot $(q 1000000 300000)"
+  "xthread_2_threads|core|bench|$out/bench_xthread 1 $(q 2000000 500000)"
+  "mid_large_mt_2_threads|core|bench|$out/bench_mid_large_mt 2 $(q 200000 50000)"
+  "larson_2_threads|core|bench|$out/bench_larson 2 $(q 2 1)"
+  "fragment|core|bench|$out/bench_fragment $(q 512 128)"
+  "thread_churn|core|bench|$out/bench_thread_churn $(q 1000 300) $(q 500 300)"
+  "random_mixed_1m|extra|bench|$out/bench_random_mixed 1000000 256 42"
+  "live_1m_16B|extra|bench|$out/bench_live 16"
+  "live_1m_48B|extra|bench|$out/bench_live 48"
+  "live_1m_100B|extra|bench|$out/bench_live 100"
+  "python3|core|prog|env PYTHONMALLOC=malloc /usr/bin/python3 bench/workloads/python_dicts.py $(q 1 1)"
+  "sqlite3|core|prog|sh -c \"sqlite3 -lookaside 0 0 :memory: < bench/workloads/sqlite_bench.sql\""
+  "gcc|core|prog|bench/workloads/gcc_build.sh"
+  "redis|core|redis|$(q 100000 30000)"
 )
 
-echo "bench,allocator,run,metric,wall_s,cpu_s,maxrss_kb,superslabs_peak,bytes_mapped_peak,figures" >"$csv"
+selected() {   # selected NAME: ONLY is empty, or one of its words is a prefix of NAME
+  [ -z "${ONLY:-}" ] && return 0
+  local w
+  for w in $ONLY; do [[ $1 == "$w"* ]] && return 0; done
+  return 1
+}
+
+# run_redis ALLOCATOR LIB OPT REQUESTS: a server under the allocator on a
+# loopback port, loaded by redis-benchmark; prints "TIME MEM FIGURES" (TIME:
+# microseconds for one request of each kind, MEM: used_memory_rss in MB).
+# Debian's redis-server is linked with jemalloc, so "jemalloc" is the
+# server as shipped; a preloaded allocator replaces its malloc and free.
+run_redis() {
+  local aname=$1 lib=$2 opt=$3 n=$4 port=$((21000 + RANDOM % 20000)) preload=
+  [ "$aname" = jemalloc ] || preload=$lib
+  env HAKMEM_STATS=1 ${preload:+LD_PRELOAD=$preload} $opt redis-server --port "$port" --bind 127.0.0.1 \
+    --save '' --appendonly no --daemonize no >"$tmp/redis.log" 2>&1 &
+  redis_pid=$!
+  local i
+  for i in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  local want=${aname%%+*}
+  [ "$want" = jemalloc ] && want=libjemalloc || want=lib$want
+  grep -q "$want" "/proc/$redis_pid/maps" || { echo "redis under $aname: $want not mapped" >&2; return 1; }
+  local us=0 rps
+  for d in 64 1024; do
+    redis-benchmark -p "$port" -n "$n" -q -d "$d" -t set,get,lpush,lrange_100 >"$tmp/rb.out" 2>&1 || return 1
+    while read -r rps; do us=$(awk -v u="$us" -v r="$rps" 'BEGIN { print u + 1e6 / r }'); done \
+      < <(tr '\r' '\n' <"$tmp/rb.out" | sed -n 's/^[A-Z_0-9]*[^:]*: \([0-9.]*\) requests per second.*/\1/p')
+  done
+  local rss frag
+  rss=$(redis-cli -p "$port" info memory | tr -d '\r' | sed -n 's/^used_memory_rss://p')
+  frag=$(redis-cli -p "$port" info memory | tr -d '\r' | sed -n 's/^mem_fragmentation_ratio://p')
+  redis-cli -p "$port" shutdown nosave >/dev/null 2>&1
+  wait "$redis_pid"
+  redis_pid=
+  if [[ $aname == hakmem* ]] && ! grep -Eq '^hakmem: allocs [1-9]' "$tmp/redis.log"; then
+    echo "redis under $aname: no hakmem statistics (malloc not replaced?)" >&2; return 1
+  fi
+  awk -v u="$us" -v r="$rss" -v f="$frag" 'BEGIN { printf "%.2f %.1f mem_fragmentation_ratio=%s\n", u, r / 1048576, f }'
+}
+
+echo "bench,suite,allocator,run,time,time_unit,mem_mb,wall_s,cpu_s,maxrss_mb,figures" >"$csv"
+total=0
+for b in "${benches[@]}"; do IFS='|' read -r name _ <<<"$b"; selected "$name" && total=$((total + 1)); done
 for run in $(seq 1 "$RUNS"); do
+  k=0
   for b in "${benches[@]}"; do
-    name=${b%%|*}
-    cmd=${b#*|}
-    if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
+    IFS='|' read -r name suite kind cmd <<<"$b"
+    selected "$name" || continue
+    k=$((k + 1))
     for a in "${allocators[@]}"; do
       IFS=: read -r aname lib opt <<<"$a"
-      rm -f "$tmp/stat"
-      if [ -n "$lib" ]; then
-        "$out/runstat" "$tmp/stat" env HAKMEM_STATS=1 LD_PRELOAD="$lib" $opt $cmd >"$tmp/out" 2>"$tmp/err"
-      else
-        "$out/runstat" "$tmp/stat" $cmd >"$tmp/out" 2>"$tmp/err"
+      echo "[$run/$RUNS] $name ($k of $total) under $aname" >&2
+      if [ "$kind" = redis ]; then
+        command -v redis-server >/dev/null || continue
+        [ "$aname" = glibc ] && continue   # linked with jemalloc: no glibc run
+        res=$(run_redis "$aname" "$lib" "$opt" "$cmd") || { echo "error: redis under $aname" >&2; cat "$tmp/redis.log" >&2; exit 1; }
+        read -r time mem figures <<<"$res"
+        echo "$name,$suite,$aname,$run,$time,us/request set+get+lpush+lrange 64B+1KiB,$mem,,,,$figures" >>"$csv"
+        continue
       fi
+      [ "$name" = sqlite3 ] && ! command -v sqlite3 >/dev/null && continue
+      rm -f "$tmp/stat" "$tmp/probe"
+      probe=
+      [ "$kind" = prog ] && probe=$out/libprobe.so
+      preload="$lib${probe:+ $probe}"
+      eval "set -- $cmd"
+      "$out/runstat" "$tmp/stat" env HAKMEM_STATS=1 HAKMEM_BENCH_PROBE="$tmp/probe" ${preload:+LD_PRELOAD="$preload"} $opt "$@" >"$tmp/out" 2>"$tmp/err"
       rc=$?
-      # Prove which allocator ran: the benchmark names the library mapped
-      # into it, and hakmem prints its statistics lines.
-      seen=$(sed -n 's/.*(allocator: \(.*\))$/\1/p' "$tmp/out")
-      if [ $rc -ne 0 ] || [ "$seen" != "${aname%%+*}" ]; then
-        echo "error: $name under $aname: exit $rc, allocator seen: '${seen}'" >&2
-        cat "$tmp/err" >&2
-        exit 1
+      if [ $rc -ne 0 ] || ! read_runstat "$tmp/stat"; then
+        echo "error: $name under $aname: exit $rc" >&2; tail -20 "$tmp/err" >&2; exit 1
       fi
-      if [[ $aname == hakmem* ]] && ! grep -q '^hakmem: superslabs_peak ' "$tmp/err"; then
-        echo "error: $name under hakmem printed no statistics" >&2
-        exit 1
+      if ! why=$(allocator_proof "$aname" "$tmp/out" "$tmp/err" "$tmp/probe"); then
+        echo "error: $name under $aname: $why" >&2; exit 1
       fi
-      metric=$(sed -n 's/^[a-z_]*: \([0-9.]*\) M ops\/s.*/\1/p' "$tmp/out")
+      rate=$(sed -n 's/^[a-z_]*: \([0-9.]*\) M ops\/s.*/\1/p' "$tmp/out")
+      if [ -n "$rate" ]; then time=$(awk -v r="$rate" 'BEGIN { printf "%.3f", 1000 / r }'); unit=ns/op; else time=$wall; unit=s; fi
       figures=$(sed -n 's/^bench_[a-z_]* \([a-z0-9_]*\) \([0-9.-]*\)$/\1=\2/p' "$tmp/out" | tr '\n' ' ')
-      read -r wall cpu rss _ <"$tmp/stat"
-      ssp=$(sed -n 's/^hakmem: superslabs_peak //p' "$tmp/err")
-      mapp=$(sed -n 's/^hakmem: bytes_mapped_peak //p' "$tmp/err")
-      echo "$name,$aname,$run,$metric,$wall,$cpu,$rss,$ssp,$mapp,${figures% }" >>"$csv"
+      ssp=$(sed -n 's/^hakmem: superslabs_peak //p' "$tmp/err" | sort -n | tail -1)
+      mapp=$(sed -n 's/^hakmem: bytes_mapped_peak //p' "$tmp/err" | sort -n | tail -1)
+      [ -n "$ssp" ] && figures="$figures superslabs_peak=$ssp mapped_peak_mb=$(awk -v b="$mapp" 'BEGIN { printf "%.1f", b / 1048576 }')"
+      mem=$(awk -v k="$maxrss_kb" 'BEGIN { printf "%.1f", k / 1024 }')
+      echo "$name,$suite,$aname,$run,$time,$unit,$mem,$wall,$cpu,$mem,${figures# }" >>"$csv"
     done
   done
-  echo "run $run of $RUNS done"
 done
 
-# Medians per benchmark and allocator: rates with ratios to glibc and
-# mimalloc, then the figures in MiB with ratios to hakmem's (the lower
-# the better for resident memory).
-awk -F, 'function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-                                         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-  function addfig(b, f, a, v) { if (!((b, f) in seenf)) { seenf[b, f] = 1; fo[b] = fo[b] " " f } fv[b, f, a] = fv[b, f, a] " " v }
-  NR > 1 { k = $1 "," $2; if ($4 != "") { m[k] = m[k] " " $4; rated[$1] = 1 } r[k] = r[k] " " $7; if ($8 != "") { sp[$1] = sp[$1] " " $8; mp[$1] = mp[$1] " " $9 }
-           if (!($1 in seenb)) { seenb[$1] = 1; bo[++nb] = $1 }
-           if (!($2 in seena)) { seena[$2] = 1; ao[++na] = $2 }
-           nf = split($10, f, " "); for (i = 1; i <= nf; i++) { split(f[i], kv, "="); addfig($1, kv[1], $2, kv[2]) }
-           if (nf) addfig($1, "maxrss_mb", $2, $7 / 1024) }
-  END {
-    printf "\n%-22s %-10s %12s %10s %10s %12s\n", "benchmark", "allocator", "M ops/s", "vs glibc", "vs mimalloc", "peak RSS MB"
-    nr = 0
-    for (i = 1; i <= nb; i++) {
-      b = bo[i]; if (!(b in rated)) continue; nr++
-      g = median(m[b ",glibc"]); mi = (b ",mimalloc") in m ? median(m[b ",mimalloc"]) : 0
-      for (j = 1; j <= na; j++) { k = b "," ao[j]; v = median(m[k])
-        printf "%-22s %-10s %12.2f %10.2f %10s %12.1f\n", b, ao[j], v, v / g, mi ? sprintf("%.2f", v / mi) : "-", median(r[k]) / 1024 }
-      g_h[b] = median(m[b ",hakmem"]) / g; if (mi) m_h[b] = median(m[b ",hakmem"]) / mi
-    }
-    lg = 0; lm = 0; nm = 0
-    for (b in g_h) lg += log(g_h[b]); for (b in m_h) { lm += log(m_h[b]); nm++ }
-    printf "\ngeometric mean of hakmem speed: %.2fx glibc", exp(lg / nr)
-    if (nm) printf ", %.2fx mimalloc", exp(lm / nm)
-    printf " (%d benchmarks, medians of the runs)\n", nr
-    nfb = 0
-    for (i = 1; i <= nb; i++) {
-      b = bo[i]; if (!(b in fo)) continue
-      if (!nfb++) {
-        printf "\nfigures in MiB (minflt_per_kop: minor page faults per 1000 operations), medians (maxrss_mb: peak RSS of the process); in brackets: the figure over hakmem\n%-22s %-20s", "benchmark", "figure"
-        for (j = 1; j <= na; j++) printf " %15s", ao[j]
-        printf "\n"
-      }
-      n = split(fo[b], names, " ")
-      for (x = 1; x <= n; x++) {
-        h = median(fv[b, names[x], "hakmem"]); printf "%-22s %-20s", b, names[x]
-        for (j = 1; j <= na; j++) { v = median(fv[b, names[x], ao[j]])
-          if (ao[j] == "hakmem" || h <= 0) printf " %15.1f", v; else printf " %7.1f (%5.2f)", v, v / h }
-        printf "\n"
-      }
-    }
-    printf "\nhakmem, medians: SuperSlabs at peak and MiB mapped at peak (all tiers)\n"
-    for (i = 1; i <= nb; i++) { b = bo[i]; if (b in sp) printf "%-22s %4d %8.1f\n", b, median(sp[b]), median(mp[b]) / 1048576 }
-  }' "$csv"
-echo "every run: $csv"
+{
+  echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $RUNS runs each, interleaved; medians."
+  echo "Time: ns per operation for our benchmarks that report a rate, else seconds of wall time (redis: microseconds for one request of each kind);"
+  echo "memory: peak resident MB of the process (redis: the server's used_memory_rss).  In brackets: the allocator's figure over hakmem's."
+  echo "redis: Debian's server is linked with jemalloc, which is its jemalloc run; the others are preloaded over it (no glibc run)."
+  echo
+  awk -F, -v mode=md -f bench/summarize.awk "$csv"
+} >"$results/latest.md"
+awk -F, -v mode=svg -f bench/summarize.awk "$csv" >"$results/latest.svg"
+cat "$results/latest.md"
+echo "raw runs: $csv; chart: $results/latest.svg"

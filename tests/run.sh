@@ -189,11 +189,13 @@ run misuse_preload t_misuse_preload
 run preload_entry_points env LD_PRELOAD="$LIB" "$T/test_preload"
 run static_link "$T/test_static"
 run fork_multithreaded env LD_PRELOAD="$LIB" "$T/test_fork"
+run fork_with_spill_drainer env HAKMEM_TINY_BG_SPILL=1 LD_PRELOAD="$LIB" "$T/test_fork"
 run startup_and_exit env LD_PRELOAD="$LIB" "$T/test_startup"
 run after_hakmem_destructors t_after_destructors
 run out_of_memory t_oom
 run cxx_operators env LD_PRELOAD="$LIB" "$T/test_cxx"
 run options t_options
+run bench_runner tests/bench_runner.sh "$B"
 run launcher t_launcher
 run install t_install
 run system_python3 t_python
