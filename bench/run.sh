@@ -6,7 +6,7 @@
 # resident memory (wait4's rusage, through bench/runstat) go to
 # bench/results/latest.csv; medians and ratios to hakmem's to
 # bench/results/latest.md (and stdout), and a chart to
-# bench/results/latest.svg.  A run that was not served by the allocator it
+# bench/results/latest.svg (partial.* for a selection).  A run that was not served by the allocator it
 # was meant for is an error, not a result (bench/lib.sh, allocator_proof).
 # usage: bench/run.sh BUILD_DIR
 # Environment: ONLY="NAME ..." runs the benchmarks whose names start with
@@ -23,7 +23,11 @@ LIBDIR=/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
 out=$B/bench
 results=bench/results
 mkdir -p "$results"
-csv=$results/latest.csv
+# the whole suite writes latest.*; a selection (ONLY, VARIANTS, PEERS=0)
+# writes partial.*, so that it never replaces the figures of a full run
+base=latest
+[ -n "${ONLY:-}${VARIANTS:-}" ] || [ "${PEERS:-1}" = 0 ] && base=partial
+csv=$results/$base.csv
 tmp=$(mktemp -d)
 redis_pid=
 trap '[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -120,7 +124,11 @@ for run in $(seq 1 "$RUNS"); do
     IFS='|' read -r name suite kind cmd <<<"$b"
     selected "$name" || continue
     k=$((k + 1))
-    for a in "${allocators[@]}"; do
+    # the order rotates from run to run, so that no allocator always runs
+    # first (after another benchmark's memory was given back) or last
+    na=${#allocators[@]}
+    for ((ai = 0; ai < na; ai++)); do
+      a=${allocators[$(((ai + run + k) % na))]}
       IFS=: read -r aname lib opt <<<"$a"
       echo "[$run/$RUNS] $name ($k of $total) under $aname" >&2
       if [ "$kind" = redis ]; then
@@ -164,7 +172,7 @@ done
   echo "redis: Debian's server is linked with jemalloc, which is its jemalloc run; the others are preloaded over it (no glibc run)."
   echo
   awk -F, -v mode=md -f bench/summarize.awk "$csv"
-} >"$results/latest.md"
-awk -F, -v mode=svg -f bench/summarize.awk "$csv" >"$results/latest.svg"
-cat "$results/latest.md"
-echo "raw runs: $csv; chart: $results/latest.svg"
+} >"$results/$base.md"
+awk -F, -v mode=svg -f bench/summarize.awk "$csv" >"$results/$base.svg"
+cat "$results/$base.md"
+echo "raw runs: $csv; chart: $results/$base.svg"
