@@ -260,8 +260,25 @@ static void test_large(void) {
   void *r2 = hak_malloc((200 << 10) - 8000);
   CHECK(r2 == r);
   hak_free(r2);
+  /* a longer cached run is split: the front is served, the rest stays
+   * cached and serves the next request; each part is a run of its own */
   hak_malloc_trim(0);
+  char *big = hak_malloc(400 << 10);
+  hak_free(big);
+  char *front = hak_malloc(100 << 10), *rest = hak_malloc(250 << 10);
+  CHECK(front == big && rest == big + (100 << 10));
+  CHECK(hak_malloc_usable_size(front) == (100 << 10) && hak_malloc_usable_size(rest) == align_up(250 << 10, 4096));
+  memset(front, 1, 100 << 10);
+  memset(rest, 2, 250 << 10);
+  CHECK(front[(100 << 10) - 1] == 1 && rest[0] == 2);
   pool_usage_t u;
+  pool_usage(&u);
+  CHECK(u.large_runs >= 2);
+  hak_free(front);
+  hak_free(rest);
+  hak_malloc_trim(0);   /* both back to the pool: the pages coalesce again */
+  CHECK(pages_free(ss_of(big), page_in(big), 100));
+  hak_malloc_trim(0);
   pool_usage(&u);
   CHECK(u.large_runs == 0 && u.large_bytes == 0);
 }
