@@ -29,6 +29,12 @@ NR == 1 { next }
 }
 
 END {
+  # columns: hakmem, glibc, then the peers as they first appear
+  k = 0
+  if ("hakmem" in seen_a) cols[++k] = "hakmem"
+  if ("glibc" in seen_a) cols[++k] = "glibc"
+  for (j = 1; j <= na; j++) if (order_a[j] != "hakmem" && order_a[j] != "glibc") cols[++k] = order_a[j]
+  for (j = 1; j <= na; j++) order_a[j] = cols[j]
   for (i = 1; i <= nb; i++) for (j = 1; j <= na; j++) {
     b = order_b[i]; a = order_a[j]
     if (!has[b, a]) continue
