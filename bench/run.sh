@@ -68,7 +68,7 @@ benches=(
   "live_1m_16B|extra|bench|$out/bench_live 16"
   "live_1m_48B|extra|bench|$out/bench_live 48"
   "live_1m_100B|extra|bench|$out/bench_live 100"
-  "python3|core|prog|env PYTHONMALLOC=malloc /usr/bin/python3 bench/workloads/python_dicts.py $(q 1 1)"
+  "python3|core|prog|env PYTHONMALLOC=malloc /usr/bin/python3 bench/workloads/python_dicts.py $(q 2 1)"
   "sqlite3|core|prog|sh -c \"sqlite3 -lookaside 0 0 :memory: < bench/workloads/sqlite_bench.sql\""
   "gcc|core|prog|bench/workloads/gcc_build.sh"
   "redis|core|redis|$(q 100000 30000)"

@@ -1,11 +1,11 @@
 # The python3 workload of make bench (run with PYTHONMALLOC=malloc, so that
 # every object comes from the allocator under test): builds and drops large
-# dicts, lists and strings.  SCALE (argv[1], default 1) multiplies the work.
+# dicts, lists and strings.  ROUNDS (argv[1], default 2) of the same work.
 import sys
 
-scale = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 total = 0
-for rnd in range(2 * scale):
+for rnd in range(rounds):
     d = {}
     for i in range(200000):
         d["key%d" % i] = [i, str(i) * (i % 7 + 1), (i, i + 1)]
