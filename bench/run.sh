@@ -23,10 +23,10 @@ LIBDIR=/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
 out=$B/bench
 results=bench/results
 mkdir -p "$results"
-# the whole suite writes latest.*; a selection (ONLY, VARIANTS, PEERS=0)
+# the whole suite writes latest.*; a selection (ONLY, VARIANTS, PEERS=0, BENCH_QUICK)
 # writes partial.*, so that it never replaces the figures of a full run
 base=latest
-[ -n "${ONLY:-}${VARIANTS:-}" ] || [ "${PEERS:-1}" = 0 ] && base=partial
+[ -n "${ONLY:-}${VARIANTS:-}" ] || [ "${PEERS:-1}" = 0 ] || [ "$QUICK" = 1 ] && base=partial
 csv=$results/$base.csv
 tmp=$(mktemp -d)
 redis_pid=
@@ -69,9 +69,9 @@ benches=(
   "live_1m_48B|extra|bench|$out/bench_live 48"
   "live_1m_100B|extra|bench|$out/bench_live 100"
   "python3|core|prog|env PYTHONMALLOC=malloc /usr/bin/python3 bench/workloads/python_dicts.py $(q 2 1)"
-  "sqlite3|core|prog|sh -c \"sqlite3 -lookaside 0 0 :memory: < bench/workloads/sqlite_bench.sql\""
-  "gcc|core|prog|bench/workloads/gcc_build.sh"
-  "redis|core|redis|$(q 100000 30000)"
+  "sqlite3|core|prog|sh -c \"sqlite3 -lookaside 0 0 -cmd '.parameter set @rows $(q 300000 100000)' :memory: < bench/workloads/sqlite_bench.sql\""
+  "gcc|core|prog|bench/workloads/gcc_build.sh $(q 99 4)"
+  "redis|core|redis|$(q 100000 20000)"
 )
 
 selected() {   # selected NAME: ONLY is empty, or one of its words is a prefix of NAME
