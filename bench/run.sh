@@ -45,6 +45,7 @@ missing=()
 done
 command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || missing+=(redis-server)
 command -v sqlite3 >/dev/null || missing+=(sqlite3)
+[ -x /usr/bin/python3 ] || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "not installed (their runs are skipped): ${missing[*]}" >&2
   echo "  add them with: sudo apt-get install ${missing[*]}" >&2
@@ -98,7 +99,7 @@ run_redis() {
   [ "$want" = jemalloc ] && want=libjemalloc || want=lib$want
   grep -q "$want" "/proc/$redis_pid/maps" || { echo "redis under $aname: $want not mapped" >&2; return 1; }
   local us=0 rps
-  for d in 64 1024; do
+  for d in $(q "64 1024" 64); do
     redis-benchmark -p "$port" -n "$n" -q -d "$d" -t set,get,lpush,lrange_100 >"$tmp/rb.out" 2>&1 || return 1
     while read -r rps; do us=$(awk -v u="$us" -v r="$rps" 'BEGIN { print u + 1e6 / r }'); done \
       < <(tr '\r' '\n' <"$tmp/rb.out" | sed -n 's/^[A-Z_0-9]*[^:]*: \([0-9.]*\) requests per second.*/\1/p')
@@ -136,10 +137,11 @@ for run in $(seq 1 "$RUNS"); do
         [ "$aname" = glibc ] && continue   # linked with jemalloc: no glibc run
         res=$(run_redis "$aname" "$lib" "$opt" "$cmd") || { echo "error: redis under $aname" >&2; cat "$tmp/redis.log" >&2; exit 1; }
         read -r time mem figures <<<"$res"
-        echo "$name,$suite,$aname,$run,$time,us/request set+get+lpush+lrange 64B+1KiB,$mem,,,,$figures" >>"$csv"
+        echo "$name,$suite,$aname,$run,$time,us/request set+get+lpush+lrange $(q 64B+1KiB 64B),$mem,,,,$figures" >>"$csv"
         continue
       fi
       [ "$name" = sqlite3 ] && ! command -v sqlite3 >/dev/null && continue
+      [ "$name" = python3 ] && [ ! -x /usr/bin/python3 ] && continue
       rm -f "$tmp/stat" "$tmp/probe"
       probe=
       [ "$kind" = prog ] && probe=$out/libprobe.so

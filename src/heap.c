@@ -81,7 +81,8 @@ heap_t *heap_for_thread(void) {
   live_heaps = h;
   pthread_mutex_unlock(&heaps_lock);
   atomic_fetch_add_explicit(&hak_global.heaps, 1, memory_order_relaxed);
-  if (!hak_multithreaded && !os_is_initial_thread()) hak_multithreaded = true;
+  if (!atomic_load_explicit(&hak_multithreaded, memory_order_relaxed) && !os_is_initial_thread())
+    atomic_store_explicit(&hak_multithreaded, true, memory_order_relaxed);
   hak_tls_heap = h;          /* before the hook: setting it may allocate, and must find the heap */
   os_thread_hook_set(h);
   return h;

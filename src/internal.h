@@ -292,7 +292,7 @@ static inline bool slab_block_valid(const slab_meta_t *m, const void *p) {
 
 /* ------------------------------------------------------ the spill queues */
 
-extern bool hak_multithreaded;
+extern _Atomic bool hak_multithreaded;
 void     spill_push(unsigned cls, void *chain, uint32_t count);   /* count <= the class's cache bound */
 uint32_t spill_take(unsigned cls, void **out);   /* a batch onto *out (NULL before); 0: none */
 void     spill_drain_all(void);

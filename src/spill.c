@@ -39,7 +39,7 @@ static size_t        seen_takes[NUM_CLASSES];   /* the drainer's: takes at its l
 static _Atomic int      drainer_state;          /* 0: not started, 1: running, 2: could not start */
 static _Atomic int      drainer_idle;           /* asleep until a push wakes it */
 static _Atomic uint32_t drainer_gen;            /* the futex word: changes on each wake */
-bool hak_multithreaded;                         /* a thread other than the first has a heap */
+_Atomic bool hak_multithreaded;                 /* a thread other than the first has a heap */
 
 /* A batch is a chain of blocks through their first words, NULL-ended; its
  * first block's second word links the stack and holds the count. */
@@ -69,7 +69,7 @@ static void push_back(spill_queue_t *q, void *first) {
 static void *drainer(void *arg);
 
 static void drainer_kick(void) {
-  if (UNLIKELY(atomic_load_explicit(&drainer_state, memory_order_relaxed) == 0) && hak_multithreaded) {
+  if (UNLIKELY(atomic_load_explicit(&drainer_state, memory_order_relaxed) == 0) && atomic_load_explicit(&hak_multithreaded, memory_order_relaxed)) {
     int expected = 0;
     if (atomic_compare_exchange_strong(&drainer_state, &expected, 1) && !os_thread_start(drainer))
       atomic_store(&drainer_state, 2);
