@@ -296,6 +296,7 @@ extern _Atomic bool hak_multithreaded;
 void     spill_push(unsigned cls, void *chain, uint32_t count);   /* count <= the class's cache bound */
 uint32_t spill_take(unsigned cls, void **out);   /* a batch onto *out (NULL before); 0: none */
 void     spill_drain_all(void);
+void     spill_start_drainer(void);   /* from the malloc slow path only */
 void     spill_fork_child(void);
 
 /* -------------------------------------------------- SuperSlabs and the pool */

@@ -15,11 +15,11 @@
  * thread has taken from for a round to their slabs, at most
  * HAKMEM_TINY_BG_MAX_BATCH per class and round, through each slab's remote
  * list (or its orphan lock): it owns no slab, so never touches a free list
- * an owner reads unsynchronised.  It starts with the first push after a
- * second thread has appeared (so never before main, in practice, and never
- * in a single-threaded program), sleeps on a futex while the queues are
- * empty, has every signal blocked and is detached: fork and exit never wait
- * for it.  In a fork child it is started again when needed; a batch the
+ * an owner reads unsynchronised.  It is started by the first refill of a
+ * thread cache with the queues on, once a second thread has a heap (so
+ * never before main, in practice, and never in a single-threaded program),
+ * sleeps on a futex while the queues are empty, has every signal blocked
+ * and is detached: fork and exit never wait for it.  In a fork child it is started again when needed; a batch the
  * parent's drainer held detached at the fork is lost to the child (its
  * memory stays mapped, unused). */
 #include "internal.h"
@@ -68,23 +68,33 @@ static void push_back(spill_queue_t *q, void *first) {
 
 static void *drainer(void *arg);
 
-static void drainer_kick(void) {
-  if (UNLIKELY(atomic_load_explicit(&drainer_state, memory_order_relaxed) == 0) && atomic_load_explicit(&hak_multithreaded, memory_order_relaxed)) {
-    int expected = 0;
-    if (atomic_compare_exchange_strong(&drainer_state, &expected, 1) && !os_thread_start(drainer))
-      atomic_store(&drainer_state, 2);
-  }
-  /* seq_cst against the drainer's "idle, then look again" */
+/* Wakes the drainer if it sleeps with nothing queued.  The fence orders
+ * the caller's push before the load of drainer_idle, against the
+ * drainer's "idle, then look at the queues again". */
+static void drainer_wake(void) {
+  atomic_thread_fence(memory_order_seq_cst);
   if (atomic_load(&drainer_idle) && atomic_exchange(&drainer_idle, 0)) {
     atomic_fetch_add(&drainer_gen, 1);
     os_wake(&drainer_gen);
   }
 }
 
+/* Starts the drainer, once, from a thread short of blocks (the malloc slow
+ * path), never from free: glibc frees a dead thread's TLS while it holds
+ * the lock that pthread_create takes, and fork handlers run with every
+ * lock held. */
+void spill_start_drainer(void) {
+  if (LIKELY(atomic_load_explicit(&drainer_state, memory_order_relaxed) != 0)) return;
+  if (!atomic_load_explicit(&hak_multithreaded, memory_order_relaxed)) return;
+  int expected = 0;
+  if (atomic_compare_exchange_strong(&drainer_state, &expected, 1) && !os_thread_start(drainer))
+    atomic_store(&drainer_state, 2);
+}
+
 void spill_push(unsigned cls, void *chain, uint32_t count) {
   batch_set(chain, NULL, count);
   push_stack(&queues[cls], chain, chain);
-  drainer_kick();
+  drainer_wake();
 }
 
 uint32_t spill_take(unsigned cls, void **out) {
@@ -92,7 +102,11 @@ uint32_t spill_take(unsigned cls, void **out) {
   if (atomic_load_explicit(&q->head, memory_order_relaxed) == NULL) return 0;
   void *b = atomic_exchange_explicit(&q->head, NULL, memory_order_acquire);
   if (b == NULL) return 0;
-  push_back(q, batch_next(b));
+  void *rest = batch_next(b);
+  if (rest != NULL) {
+    push_back(q, rest);
+    drainer_wake();   /* it may have found every queue empty meanwhile */
+  }
   atomic_fetch_add_explicit(&q->takes, 1, memory_order_relaxed);
   *out = b;
   return batch_count(b);

@@ -367,7 +367,11 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
   tcache_t *c = &h->cache[cls];
   if (c->head == NULL) {
     cap_grow(h, c, cls);
-    uint32_t n = hak_options[OPT_BG_SPILL] ? spill_take(cls, &c->head) : 0;
+    uint32_t n = 0;
+    if (hak_options[OPT_BG_SPILL]) {
+      spill_start_drainer();
+      n = spill_take(cls, &c->head);
+    }
     if (n > 0) {
       if (n > c->room) cap_set(c, c->cap + (n - c->room));   /* a batch from a thread whose bound was higher */
       h->counters.spill_takes += n;
@@ -438,13 +442,22 @@ static void push_remote(slab_meta_t *m, void *p) {
 
 void tiny_free_foreign(void *p) { push_remote(slab_of(ss_of(p), p), p); }
 
-/* Pushes heap h's foreign blocks of class cls onto the spill queue. */
-static void foreign_spill(heap_t *h, unsigned cls) {
+/* Pushes heap h's foreign blocks of class cls onto the spill queue.  The
+ * chain is taken off the heap before the push, so that a fork landing in
+ * between cannot make the child push it again.  With recount (thread exit,
+ * fork child: a fork may have landed between a block's link and the count)
+ * the chain is counted afresh. */
+static void foreign_spill(heap_t *h, unsigned cls, bool recount) {
+  void *chain = h->foreign[cls].head;
   uint32_t n = h->foreign[cls].count;
-  if (n == 0) return;
-  spill_push(cls, h->foreign[cls].head, n);
   h->foreign[cls].head = NULL;
   h->foreign[cls].count = 0;
+  if (recount) {
+    n = 0;
+    for (void *p = chain; p != NULL; p = *(void **)p) n++;
+  }
+  if (n == 0) return;
+  spill_push(cls, chain, n);
   h->counters.spill_pushes++;
   h->counters.spill_blocks += n;
 }
@@ -460,7 +473,7 @@ void tiny_free_remote(heap_t *h, slab_meta_t *m, void *p) {
     *(void **)p = h->foreign[cls].head;
     h->foreign[cls].head = p;
     uint32_t n = ++h->foreign[cls].count;
-    if (n >= (uint32_t)hak_options[OPT_BG_TARGET] || n >= h->cache[cls].cap) foreign_spill(h, cls);
+    if (n >= (uint32_t)hak_options[OPT_BG_TARGET] || n >= h->cache[cls].cap) foreign_spill(h, cls, false);
     return;
   }
   push_remote(m, p);
@@ -497,7 +510,7 @@ static void heap_sweep(heap_t *h, unsigned cls, bool orphan) {
 void tiny_heap_release(heap_t *h) {
   pthread_mutex_lock(&h->lock);
   for (unsigned cls = 0; cls < NUM_CLASSES; cls++) {
-    foreign_spill(h, cls);   /* for the threads that go on */
+    foreign_spill(h, cls, true);   /* for the threads that go on */
     heap_give(h, cache_detach(&h->cache[cls], 0), true);
     heap_sweep(h, cls, true);
   }
@@ -506,7 +519,7 @@ void tiny_heap_release(heap_t *h) {
 
 void tiny_heap_trim(heap_t *h) {
   if (h->state == HEAP_LIVE) {
-    for (unsigned cls = 0; cls < NUM_CLASSES; cls++) foreign_spill(h, cls);
+    for (unsigned cls = 0; cls < NUM_CLASSES; cls++) foreign_spill(h, cls, false);
   }
   spill_drain_all();
   if (h->state == HEAP_LIVE) pthread_mutex_lock(&h->lock);
