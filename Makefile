@@ -54,7 +54,7 @@ $(BUILD)/hakmem.pc: tools/hakmem.pc.in
 TEST_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -pthread -Iinclude
 TESTS_API = test_api test_internal test_stress test_misuse test_spill test_options
 TESTS_PRELOAD = test_preload test_fork test_startup test_oom
-PROGRAMS = $(TESTS_API:%=$(BUILD)/tests/%) $(TESTS_PRELOAD:%=$(BUILD)/tests/%) $(BUILD)/tests/test_failfast $(BUILD)/tests/options_table \
+PROGRAMS = $(TESTS_API:%=$(BUILD)/tests/%) $(TESTS_PRELOAD:%=$(BUILD)/tests/%) $(BUILD)/tests/test_failfast $(BUILD)/tests/test_stress_debug $(BUILD)/tests/options_table \
   $(BUILD)/tests/test_cxx $(BUILD)/tests/libtlsdyn.so $(BUILD)/tests/libexitlate.so $(BUILD)/tests/test_static \
   $(BUILD)/bench/bench_random_mixed $(BUILD)/bench/bench_tiny_hot $(BUILD)/bench/bench_xthread \
   $(BUILD)/bench/bench_live $(BUILD)/bench/bench_mid_large_mt $(BUILD)/bench/bench_fragment \
@@ -70,10 +70,14 @@ $(BUILD)/tests/options_table: tests/options_table.c $(BUILD)/libhakmem.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -Isrc $< -o $@ $(BUILD)/libhakmem.a -ldl
 
-# The misuse cases against the debug build's library.
+# The misuse cases, and the stress test, against the debug build's library.
 $(BUILD)/tests/test_failfast: tests/test_misuse.c tests/check.h $(BUILD)/debug/libhakmem-api.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -DFAILFAST -DHAK_DEBUG=1 -Isrc $< -o $@ $(BUILD)/debug/libhakmem-api.a -ldl
+
+$(BUILD)/tests/test_stress_debug: tests/test_stress.c tests/check.h $(BUILD)/debug/libhakmem-api.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(BUILD)/debug/libhakmem-api.a -ldl
 
 $(BUILD)/debug/libhakmem-api.a: FORCE
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/debug CFLAGS="-DHAK_DEBUG=1" $@

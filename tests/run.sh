@@ -181,6 +181,7 @@ run unit_api "$T/test_api"
 run unit_internal "$T/test_internal"
 run stress_4_threads "$T/test_stress" 4 100000
 run stress_8_threads "$T/test_stress" 8 25000
+run stress_debug_build "$T/test_stress_debug" 4 50000
 run misuse "$T/test_misuse"
 run failfast_debug_build "$T/test_failfast"
 run spill_queue env HAKMEM_TINY_BG_SPILL=1 "$T/test_spill"
