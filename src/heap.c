@@ -90,7 +90,9 @@ heap_t *heap_for_thread(void) {
 
 static heap_counters_t retired;   /* totals of the heaps whose threads exited (heaps_lock) */
 
-/* Adds heap h's counters, its caches' included, to *out. */
+/* Adds heap h's counters, its caches' included, to *out (for a live heap,
+ * a racy snapshot: see heap_counters_sum). */
+__attribute__((no_sanitize("thread")))
 static void counters_add(heap_counters_t *out, const heap_t *h) {
   const size_t *c = (const size_t *)&h->counters;
   size_t *o = (size_t *)out;
