@@ -29,7 +29,14 @@ all: $(LIBS) programs
 debug:
 	$(MAKE) BUILD=$(BUILD)/debug CFLAGS="-DHAK_DEBUG=1" all
 
-$(BUILD)/obj/%.o: src/%.c $(HEADERS) Makefile
+# The flags an object was compiled with are part of what it depends on, so
+# that a build directory never mixes objects of the debug and the default
+# build (make debug, then make BUILD=build/debug without its flags).
+$(BUILD)/obj/.flags: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(ALL_CFLAGS)' | cmp -s - $@ || echo '$(ALL_CFLAGS)' > $@
+
+$(BUILD)/obj/%.o: src/%.c $(HEADERS) Makefile $(BUILD)/obj/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
