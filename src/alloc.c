@@ -10,7 +10,7 @@
  *   whose slab has been freed ends the process with a one-line message; so
  *   does freeing the block most recently freed by the same thread again, or
  *   a double free that would make a slab's count of blocks in use negative.
- *   Other double frees are left to the debug build (later work). */
+ *   Other double frees are caught by the debug build (make debug). */
 #include "internal.h"
 #include "../include/hakmem.h"
 

@@ -48,8 +48,9 @@ void *debug_alloc(size_t size, size_t alignment, bool zero) {
   return p;
 }
 
-/* Checks p (not NULL) and returns its requested size. */
-static size_t check(void *p, const char *func) {
+/* Checks p (not NULL); returns its requested size and, if trailer is not
+ * NULL, where its trailer is. */
+static size_t check(void *p, const char *func, uint64_t **trailer) {
   uintptr_t e = registry_lookup(p);
   if (e == 0) hak_fatal_pointer(func, "invalid pointer (not allocated by hakmem, or already freed)", p);
   huge_hdr_t *hh = registry_huge(e);
@@ -66,7 +67,8 @@ static size_t check(void *p, const char *func) {
   }
   size_t usable = hak_block_size(p, e);
   if (usable == 0) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
-  uint64_t t = *trailer_of(p, usable);
+  uint64_t *tp = trailer_of(p, usable), t = *tp;
+  if (trailer != NULL) *trailer = tp;
   if (t == TRAILER_FREED) hak_fail_check("double free", p, cls);
   size_t size = (size_t)(t >> 16);
   if ((t & 0xff) != TRAILER_TAG || size + EXTRA > usable || ((t >> 8) & 0xff) != class_code(p, e))
@@ -79,25 +81,25 @@ static size_t check(void *p, const char *func) {
 
 void debug_free_check(void *p, const char *func) {
   if (p == NULL) return;
-  check(p, func);
-  *trailer_of(p, hak_block_size(p, registry_lookup(p))) = TRAILER_FREED;
+  uint64_t *trailer;
+  check(p, func, &trailer);
+  *trailer = TRAILER_FREED;
 }
 
 /* Always moves the block, so that stale pointers to the old one fail. */
 void *debug_realloc(void *p, size_t size) {
   if (p == NULL) return debug_alloc(size, MIN_ALIGN, false);
-  size_t old = check(p, "realloc");
-  if (size == 0) {
-    debug_free_check(p, "realloc");
-    hak_free_inline(p, "realloc");
-    return NULL;
+  uint64_t *trailer;
+  size_t old = check(p, "realloc", &trailer);
+  void *q = NULL;
+  if (size != 0) {
+    q = debug_alloc(size, MIN_ALIGN, false);
+    if (q == NULL) return NULL;   /* p is untouched */
+    memcpy(q, p, size < old ? size : old);
   }
-  void *q = debug_alloc(size, MIN_ALIGN, false);
-  if (q == NULL) return NULL;
-  memcpy(q, p, size < old ? size : old);
-  debug_free_check(p, "realloc");
+  *trailer = TRAILER_FREED;
   hak_free_inline(p, "realloc");
   return q;
 }
 
-size_t debug_usable_size(const void *p) { return check((void *)p, "malloc_usable_size"); }
+size_t debug_usable_size(const void *p) { return check((void *)p, "malloc_usable_size", NULL); }

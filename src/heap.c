@@ -113,7 +113,6 @@ void heap_counters_sum(heap_counters_t *out) {
   for (size_t i = 0; i < sizeof *out / sizeof(size_t); i++) o[i] = __atomic_load_n(&hl[i], __ATOMIC_RELAXED);
   for (unsigned i = 0; i < NUM_CLASSES; i++) out->frees[i] += out->remote[i];
   pthread_mutex_lock(&heaps_lock);
-  o = (size_t *)out;
   const size_t *r = (const size_t *)&retired;
   for (size_t i = 0; i < sizeof *out / sizeof(size_t); i++) o[i] += r[i];
   for (heap_t *h = live_heaps; h != NULL; h = h->next) counters_add(out, h);

@@ -315,6 +315,8 @@ void         pool_fork_parent(void);
 void         pool_fork_child(void);
 
 static inline superslab_t *ss_of(const void *p) { return (superslab_t *)((uintptr_t)p & ~(SS_SIZE - 1)); }
+/* Page index of p in its SuperSlab ss. */
+static inline unsigned page_of(const superslab_t *ss, const void *p) { return (unsigned)(((uintptr_t)p - (uintptr_t)ss) >> PAGE_SHIFT); }
 
 /* ------------------------------------------------------------- large tier */
 

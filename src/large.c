@@ -15,12 +15,16 @@
 #include <errno.h>
 
 static unsigned pages_for(size_t size) { return (unsigned)((size + PAGE_SIZE_ - 1) >> PAGE_SHIFT); }
-static unsigned page_of(const superslab_t *ss, const void *p) { return (unsigned)(((uintptr_t)p - (uintptr_t)ss) >> PAGE_SHIFT); }
 
-static void cache_remove(heap_t *h, unsigned i) {
+/* Takes cached run i out of the cache: it is live, no longer cached. */
+static void *cache_take(heap_t *h, unsigned i) {
+  void *p = h->runs[i].p;
+  superslab_t *ss = ss_of(p);
+  ss->run[page_of(ss, p)] &= (uint16_t)~RUN_CACHED;
   h->run_pages -= h->runs[i].pages;
   h->run_count--;
   for (; i < h->run_count; i++) h->runs[i] = h->runs[i + 1];
+  return p;
 }
 
 /* Gives the oldest cached runs back to the pool, in one lock hold, until
@@ -28,13 +32,7 @@ static void cache_remove(heap_t *h, unsigned i) {
 static void cache_evict(heap_t *h, unsigned slots, unsigned pages) {
   void *out[RUN_CACHE_SLOTS];
   unsigned k = 0;
-  while (h->run_count > 0 && (h->run_count > slots || h->run_pages > pages)) {
-    void *p = h->runs[0].p;
-    superslab_t *ss = ss_of(p);
-    ss->run[page_of(ss, p)] &= (uint16_t)~RUN_CACHED;
-    cache_remove(h, 0);
-    out[k++] = p;
-  }
+  while (h->run_count > 0 && (h->run_count > slots || h->run_pages > pages)) out[k++] = cache_take(h, 0);
   if (k > 0) pool_free_runs(out, k, "free");
 }
 
@@ -49,12 +47,11 @@ void *large_alloc(size_t size) {
   if (best != RUN_CACHE_SLOTS) {
     void *p = h->runs[best].p;
     unsigned have = h->runs[best].pages;
-    superslab_t *ss = ss_of(p);
-    unsigned page = page_of(ss, p);
     if (have - n <= n / 8) {   /* close enough: the whole run */
-      cache_remove(h, best);
-      ss->run[page] &= (uint16_t)~RUN_CACHED;
+      cache_take(h, best);
     } else {
+      superslab_t *ss = ss_of(p);
+      unsigned page = page_of(ss, p);
       /* Split without the pool lock: the run table entries of a cached
        * run are written only by the thread that caches it, and no other
        * thread holds a pointer into it.  The rest stays cached. */

@@ -410,7 +410,7 @@ void pool_free_runs(void *const *runs, unsigned count, const char *func) {
   uint64_t now = os_now_ms();
   for (unsigned i = 0; i < count; i++) {
     superslab_t *ss = ss_of(runs[i]);
-    unsigned page = (unsigned)(((uintptr_t)runs[i] - (uintptr_t)ss) >> PAGE_SHIFT);
+    unsigned page = page_of(ss, runs[i]);
     uint16_t e = ss->run[page];
     /* checked again under the lock: two threads freeing one block */
     if (UNLIKELY((e & (RUN_LIVE | RUN_CACHED)) != RUN_LIVE)) hak_fatal_pointer(func, "double free of", runs[i]);

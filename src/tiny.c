@@ -105,7 +105,6 @@ static void ring_splice(slab_meta_t **to, slab_meta_t **from) {
   }
 }
 
-
 static uint8_t *slab_start(slab_meta_t *m) {
   superslab_t *ss = ss_of(m);
   return (uint8_t *)ss + (size_t)(m - ss->slabs) * SLAB_SIZE;
