@@ -6,11 +6,9 @@
  *   returns NULL (glibc's behaviour), leaving errno alone.
  * - aligned_alloc with an alignment that is not a power of two fails with
  *   EINVAL (as glibc 2.38+ and mimalloc do); memalign rounds it up (glibc).
- * - A pointer that hakmem did not hand out, an interior pointer, or a block
- *   whose slab has been freed ends the process with a one-line message; so
- *   does freeing the block most recently freed by the same thread again, or
- *   a double free that would make a slab's count of blocks in use negative.
- *   Other double frees are caught by the debug build (make debug). */
+ * - A pointer that hakmem did not hand out, an interior pointer, a block
+ *   already freed (free or realloc of it: the free mark, see internal.h) or
+ *   whose slab has been freed ends the process with a one-line message. */
 #include "internal.h"
 #include "../include/hakmem.h"
 
@@ -53,7 +51,7 @@ size_t hak_block_size(const void *p, uintptr_t e) {
   if (h != NULL) return p == h->user ? huge_usable_size(h) : 0;
   superslab_t *ss = (superslab_t *)e;
   slab_meta_t *m = slab_of(ss, p);
-  if (slab_block_valid(m, p)) return hak_class_size[m->cls];
+  if (slab_block_valid(m, p)) return ((const uintptr_t *)p)[1] == hak_free_key ? 0 : hak_class_size[m->cls];   /* 0: freed */
   return large_usable_size(ss, p);
 }
 

@@ -63,13 +63,15 @@ static size_t check(void *p, const char *func, uint64_t **trailer) {
       if (m->cls >= NUM_CLASSES || m->div_magic != UINT64_MAX / hak_class_size[m->cls] + 1)
         hak_fail_check("slab class does not match its metadata", p, m->cls);
       cls = m->cls;
+      if (slab_block_valid(m, p) && ((const uintptr_t *)p)[1] == hak_free_key)   /* the free mark */
+        hak_fail_check(strcmp(func, "free") == 0 ? "double free" : "block already freed", p, cls);
     }
   }
   size_t usable = hak_block_size(p, e);
   if (usable == 0) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
   uint64_t *tp = trailer_of(p, usable), t = *tp;
   if (trailer != NULL) *trailer = tp;
-  if (t == TRAILER_FREED) hak_fail_check("double free", p, cls);
+  if (t == TRAILER_FREED) hak_fail_check(strcmp(func, "free") == 0 ? "double free" : "block already freed", p, cls);
   size_t size = (size_t)(t >> 16);
   if ((t & 0xff) != TRAILER_TAG || size + EXTRA > usable || ((t >> 8) & 0xff) != class_code(p, e))
     hak_fail_check("block trailer overwritten (buffer overflow, or not a live block)", p, cls);

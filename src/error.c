@@ -43,6 +43,10 @@ void hak_fatal_pointer(const char *func, const char *what, const void *p) {
   abort();
 }
 
+void hak_fatal_link(const void *p) {
+  hak_fatal_pointer("malloc", "corrupted free list (a write after free?): block", p);
+}
+
 void hak_warn(const char *s1, const char *s2, const char *s3) {
   char buf[512];
   size_t n = append(buf, 0, sizeof buf - 1, "hakmem: warning: ");

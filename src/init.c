@@ -15,6 +15,9 @@ _Atomic int hak_init_state;
 __thread bool hak_tls_initialising TLS_IE;
 bool hak_thread_hook_ok;
 static int stats_fd = -1;
+/* Set before the first block exists and never changed (fork children
+ * inherit it with the blocks); never 0, which every allocation writes there. */
+uintptr_t hak_free_key = 0x68616b6d656d2121ull;
 
 static void fork_prepare(void) { heap_fork_prepare(); }
 static void fork_parent(void) { heap_fork_parent(); }
@@ -26,6 +29,8 @@ void hak_init_slow(void) {
     while (atomic_load_explicit(&hak_init_state, memory_order_acquire) != 2) sched_yield();
     return;
   }
+  uint64_t key = os_random();
+  if (key != 0) hak_free_key = key;
   options_init();
   os_page_size();
   hak_thread_hook_ok = os_thread_hook_init(heap_thread_exit);

@@ -169,6 +169,30 @@ static inline huge_hdr_t *registry_huge(uintptr_t e) {
 bool registry_set(void *base, size_t size, uintptr_t entry);   /* false: out of memory */
 void registry_clear(void *base, size_t size);
 
+/* ----------------------------------------------------- free-list links */
+
+/* Free small blocks are chained through their first word.  The link is
+ * stored as next ^ (the link's own address >> 12), as glibc's safe-linking
+ * does (since 2.32): a write after free that plants an address cannot make
+ * malloc return it without knowing where the block lies, and the decoded
+ * link must be 16-byte aligned (or, on a slab's own lists, a block of that
+ * slab), so most stray writes are caught.  NULL is stored encoded too: a
+ * zeroed word is not an end of list. */
+static inline void *link_get(const void *p) { return (void *)(*(const uintptr_t *)p ^ ((uintptr_t)p >> PAGE_SHIFT)); }
+static inline void link_put(void *p, const void *next) { *(uintptr_t *)p = (uintptr_t)next ^ ((uintptr_t)p >> PAGE_SHIFT); }
+__attribute__((noreturn, cold)) void hak_fatal_link(const void *p);   /* p's link decoded to garbage */
+static inline void *link_next(const void *p) {   /* link_get, checked for alignment */
+  void *next = link_get(p);
+  if (UNLIKELY((uintptr_t)next & (MIN_ALIGN - 1))) hak_fatal_link(p);
+  return next;
+}
+
+/* A free small block's second word holds hak_free_key (random, set once at
+ * start-up); every allocation clears it.  Finding the key in a block being
+ * freed is a double free: a live block holds it only if the program wrote
+ * it there, which it cannot know. */
+extern uintptr_t hak_free_key;
+
 /* ----------------------------------------------------------- size classes */
 
 extern const uint32_t hak_class_size[NUM_CLASSES];
@@ -351,6 +375,7 @@ uint64_t os_now_ms(void);
 bool   os_remap_in_place(void *p, size_t old_size, size_t new_size);
 bool   os_remap_to(void *p, size_t size, void *dest);
 bool   os_secure_mode(void);
+uint64_t os_random(void);
 int    os_getpid(void);
 char **os_environ(void);
 void   os_write(int fd, const char *s, size_t n);
@@ -440,7 +465,8 @@ static ALWAYS_INLINE void *hak_alloc_off(size_t off) {
   tcache_t *c = (tcache_t *)((char *)h->cache + off);
   void *p = c->head;
   if (UNLIKELY(p == NULL)) return tiny_alloc_slow(h, (unsigned)(off / sizeof(tcache_t)));
-  c->head = *(void **)p;
+  c->head = link_next(p);
+  ((uintptr_t *)p)[1] = 0;   /* the free mark */
   c->room++;
   c->allocs++;
   return p;
@@ -453,13 +479,14 @@ static ALWAYS_INLINE void *hak_alloc_inline(size_t size) {
   return hak_alloc_off(hak_cache_off_small[(size + 15) >> 4]);
 }
 
-/* Frees block p of slab m, which heap h owns: onto the thread cache. */
+/* Frees block p of slab m, which heap h owns: onto the thread cache (p
+ * carries the free mark already). */
 static ALWAYS_INLINE void hak_free_owned(heap_t *h, slab_meta_t *m, void *p) {
   if (HAK_DEBUG && atomic_load_explicit(&m->owner, memory_order_relaxed) != h)
     hak_fail_check("block pushed onto the list of a thread that does not own its slab", p, m->cls);
   tcache_t *c = (tcache_t *)((char *)h->cache + m->cache_off);
-  if (UNLIKELY(c->room == 0 || p == c->head)) { tiny_free_slow(h, m, p); return; }
-  *(void **)p = c->head;
+  if (UNLIKELY(c->room == 0)) { tiny_free_slow(h, m, p); return; }
+  link_put(p, c->head);
   c->head = p;
   c->room--;
   c->frees++;
@@ -468,6 +495,9 @@ static ALWAYS_INLINE void hak_free_owned(heap_t *h, slab_meta_t *m, void *p) {
 /* Checks p against slab m's blocks and owner, then frees it. */
 static ALWAYS_INLINE void hak_free_in_slab(heap_t *h, slab_meta_t *m, void *p, const char *func) {
   if (UNLIKELY(!slab_block_valid(m, p))) { large_free(h, ss_of(p), p, func); return; }   /* a large run, or invalid */
+  uintptr_t key = hak_free_key;
+  if (UNLIKELY(((uintptr_t *)p)[1] == key)) hak_fatal_pointer(func, "double free of", p);
+  ((uintptr_t *)p)[1] = key;
   /* Relaxed: only this thread ever stores h there, so a stale value can
    * only differ from h, and the slow path reads it again. */
   if (UNLIKELY(atomic_load_explicit(&m->owner, memory_order_relaxed) != h)) { tiny_free_remote(h, m, p); return; }

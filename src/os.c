@@ -7,6 +7,7 @@
 #include <linux/futex.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -99,6 +100,19 @@ void os_unmap(void *p, size_t size) {
 }
 
 bool os_secure_mode(void) { return getauxval(AT_SECURE) != 0; }
+
+/* 64 random bits from the 16 bytes the kernel hands every process
+ * (AT_RANDOM), mixed with an address (ASLR) in case they are missing. */
+uint64_t os_random(void) {
+  uint64_t r = (uint64_t)(uintptr_t)&r * 0x9e3779b97f4a7c15ull;
+  const unsigned char *a = (const unsigned char *)getauxval(AT_RANDOM);
+  if (a != NULL) {
+    uint64_t w[2];
+    memcpy(w, a, sizeof w);
+    r ^= w[0] ^ (w[1] << 1 | w[1] >> 63);
+  }
+  return r;
+}
 int os_getpid(void) { return (int)getpid(); }
 char **os_environ(void) { return environ; }
 

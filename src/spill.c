@@ -41,12 +41,20 @@ static _Atomic int      drainer_idle;           /* asleep until a push wakes it 
 static _Atomic uint32_t drainer_gen;            /* the futex word: changes on each wake */
 _Atomic bool hak_multithreaded;                 /* a thread other than the first has a heap */
 
-/* A batch is a chain of blocks through their first words, NULL-ended; its
- * first block's second word links the stack and holds the count. */
-static void **link_of(void *b) { return (void **)b + 1; }
-static void *batch_next(void *b) { return (void *)((uintptr_t)*link_of(b) & (((uintptr_t)1 << LINK_BITS) - 1)); }
-static uint32_t batch_count(void *b) { return (uint32_t)((uintptr_t)*link_of(b) >> LINK_BITS); }
-static void batch_set(void *b, void *next, uint32_t count) { *link_of(b) = (void *)((uintptr_t)next | (uintptr_t)count << LINK_BITS); }
+/* A batch is a chain of blocks through their first words (free-list
+ * links), NULL-ended; its first block's second word links the stack and
+ * holds the count, encoded like a link. */
+static uintptr_t *link_of(void *b) { return (uintptr_t *)b + 1; }
+static uintptr_t batch_word(void *b) { return *link_of(b) ^ ((uintptr_t)link_of(b) >> PAGE_SHIFT); }
+static void *batch_next(void *b) {
+  void *next = (void *)(batch_word(b) & (((uintptr_t)1 << LINK_BITS) - 1));
+  if (UNLIKELY((uintptr_t)next & (MIN_ALIGN - 1))) hak_fatal_link(b);
+  return next;
+}
+static uint32_t batch_count(void *b) { return (uint32_t)(batch_word(b) >> LINK_BITS); }
+static void batch_set(void *b, void *next, uint32_t count) {
+  *link_of(b) = ((uintptr_t)next | (uintptr_t)count << LINK_BITS) ^ ((uintptr_t)link_of(b) >> PAGE_SHIFT);
+}
 
 static void push_stack(spill_queue_t *q, void *first, void *last) {
   uint32_t count = batch_count(last);
@@ -123,7 +131,7 @@ static size_t drain_class(unsigned cls, size_t max, bool background) {
     uint32_t count = batch_count(b);
     void *p = b;
     for (; p != NULL && n < max; n++, count--) {
-      void *next = *(void **)p;
+      void *next = link_next(p);
       tiny_free_foreign(p);
       p = next;
     }

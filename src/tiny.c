@@ -112,13 +112,20 @@ static uint8_t *slab_start(slab_meta_t *m) {
 
 /* --------------------------------------------- the owner's slab operations */
 
+/* The next block on one of slab m's own lists: NULL or a block of m. */
+static void *slab_link_next(const slab_meta_t *m, const void *p) {
+  void *next = link_get(p);
+  if (UNLIKELY(next != NULL && !slab_block_valid(m, next))) hak_fatal_link(p);
+  return next;
+}
+
 /* Moves the blocks other threads freed onto the local free list. */
 static uint32_t collect_remote(slab_meta_t *m) {
   void *list = atomic_exchange_explicit(&m->remote, NULL, memory_order_acquire);
   uint32_t n = 0;
   while (list != NULL) {
-    void *next = *(void **)list;
-    *(void **)list = m->free;
+    void *next = slab_link_next(m, list);
+    link_put(list, m->free);
     m->free = list;
     list = next;
     n++;
@@ -134,8 +141,8 @@ static uint32_t take_blocks(slab_meta_t *m, uint32_t want, void **head) {
   uint32_t n = 0;
   while (n < want && m->free != NULL) {
     void *p = m->free;
-    m->free = *(void **)p;
-    *(void **)p = h;
+    m->free = slab_link_next(m, p);
+    link_put(p, h);
     h = p;
     n++;
   }
@@ -146,7 +153,7 @@ static uint32_t take_blocks(slab_meta_t *m, uint32_t want, void **head) {
     if (k > want - n) k = want - n;
     uint8_t *p = slab_start(m) + (size_t)m->carved * bs;
     for (uint32_t i = 0; i < k; i++, p += bs) {
-      *(void **)p = h;
+      link_put(p, h);
       h = p;
     }
     m->carved = (uint16_t)(m->carved + k);
@@ -262,14 +269,14 @@ static uint32_t heap_take(heap_t *h, unsigned cls, uint32_t want, void **out) {
 static void heap_give(heap_t *h, void *chain, bool keep_last) {
   while (chain != NULL) {
     void *p = chain;
-    chain = *(void **)p;
+    chain = link_next(p);
     slab_meta_t *m = slab_of(ss_of(p), p);
     if (atomic_load_explicit(&m->owner, memory_order_relaxed) != h) {   /* taken from a spill queue */
       tiny_free_foreign(p);
       continue;
     }
     if (UNLIKELY(m->used == 0)) hak_fatal_pointer("free", "double free of", p);
-    *(void **)p = m->free;
+    link_put(p, m->free);
     m->free = p;
     m->used--;
     unsigned cls = m->cls;
@@ -291,10 +298,10 @@ static void *cache_detach(tcache_t *c, uint32_t keep) {
     c->head = NULL;
   } else {
     void *last = c->head;
-    for (uint32_t i = 1; i < keep && last != NULL; i++) last = *(void **)last;
+    for (uint32_t i = 1; i < keep && last != NULL; i++) last = link_next(last);
     if (last == NULL) return NULL;
-    chain = *(void **)last;
-    *(void **)last = NULL;
+    chain = link_next(last);
+    link_put(last, NULL);
   }
   uint32_t count = c->cap - c->room;
   c->room = c->cap - (keep < count ? keep : count);
@@ -349,6 +356,7 @@ static void *shared_alloc(unsigned cls) {
   pthread_mutex_lock(&shared_lock);
   heap_take(&shared_heap, cls, 1, &p);
   pthread_mutex_unlock(&shared_lock);
+  if (p != NULL) ((uintptr_t *)p)[1] = 0;   /* the free mark */
   if (p != NULL) HEAP_COUNT(&shared_heap, allocs[cls], 1);
   return p;
 }
@@ -385,7 +393,8 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
   }
   errno = saved;
   void *p = c->head;
-  c->head = *(void **)p;
+  c->head = link_next(p);
+  ((uintptr_t *)p)[1] = 0;   /* the free mark */
   c->room++;
   c->allocs++;
   return p;
@@ -393,7 +402,6 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
 
 void tiny_free_slow(heap_t *h, slab_meta_t *m, void *p) {
   tcache_t *c = &h->cache[m->cls];
-  if (p == c->head) hak_fatal_pointer("free", "double free of", p);
   if (c->room == 0) {
     h->counters.flushes++;
     uint32_t cap = cap_after_flush(h, c, m->cls);
@@ -402,7 +410,7 @@ void tiny_free_slow(heap_t *h, slab_meta_t *m, void *p) {
     pthread_mutex_unlock(&h->lock);
     cap_set(c, cap);
   }
-  *(void **)p = c->head;
+  link_put(p, c->head);
   c->head = p;
   c->room--;
   c->frees++;
@@ -419,7 +427,7 @@ static bool orphan_free(slab_meta_t *m, void *p) {
   }
   collect_remote(m);
   if (UNLIKELY(m->used == 0)) hak_fatal_pointer("free", "double free of", p);
-  *(void **)p = m->free;
+  link_put(p, m->free);
   m->free = p;
   if (--m->used == 0) {
     ring_remove(&o->head, m);
@@ -434,7 +442,7 @@ static void push_remote(slab_meta_t *m, void *p) {
   if (atomic_load_explicit(&m->owner, memory_order_acquire) == NULL && orphan_free(m, p)) return;
   void *old = atomic_load_explicit(&m->remote, memory_order_relaxed);
   do {
-    *(void **)p = old;
+    link_put(p, old);
   } while (!atomic_compare_exchange_weak_explicit(&m->remote, &old, p, memory_order_release, memory_order_relaxed));
   /* the slab must not be touched from here on */
 }
@@ -453,7 +461,7 @@ static void foreign_spill(heap_t *h, unsigned cls, bool recount) {
   h->foreign[cls].count = 0;
   if (recount) {
     n = 0;
-    for (void *p = chain; p != NULL; p = *(void **)p) n++;
+    for (void *p = chain; p != NULL; p = link_next(p)) n++;
   }
   if (n == 0) return;
   spill_push(cls, chain, n);
@@ -468,8 +476,7 @@ void tiny_free_remote(heap_t *h, slab_meta_t *m, void *p) {
   if (hak_options[OPT_BG_SPILL] && h->state == HEAP_LIVE) {
     /* gathered here; the batch goes to the spill queue once it is as
      * long as the target, or a thread cache's worth */
-    if (UNLIKELY(p == h->foreign[cls].head)) hak_fatal_pointer("free", "double free of", p);
-    *(void **)p = h->foreign[cls].head;
+    link_put(p, h->foreign[cls].head);
     h->foreign[cls].head = p;
     uint32_t n = ++h->foreign[cls].count;
     if (n >= (uint32_t)hak_options[OPT_BG_TARGET] || n >= h->cache[cls].cap) foreign_spill(h, cls, false);
