@@ -14,7 +14,7 @@ endif
 CFLAGS ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS)
 
-CORE = os error registry options stats superslab spill tiny large huge heap alloc debug init
+CORE = os error registry options stats superslab spill tiny large huge heap alloc debug verify init
 CORE_OBJS = $(CORE:%=$(BUILD)/obj/%.o)
 OVERRIDE_OBJ = $(BUILD)/obj/override.o
 HEADERS = $(wildcard src/*.h) include/hakmem.h

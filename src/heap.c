@@ -179,3 +179,12 @@ void heap_fork_child(void) {
     h = next;
   }
 }
+
+void heap_verify(void) {
+  pthread_mutex_lock(&heaps_lock);
+  for (heap_t *h = live_heaps; h != NULL; h = h->next) {
+    if (h->state != HEAP_LIVE) verify_fail("heap on the live list, not live", h);
+    tiny_verify_caches(h);
+  }
+  pthread_mutex_unlock(&heaps_lock);
+}

@@ -180,3 +180,11 @@ void *huge_realloc(huge_hdr_t *h, size_t size) {
   atomic_fetch_sub_explicit(&hak_global.huge_bytes, old_map, memory_order_relaxed);
   return h->user;
 }
+
+/* A huge mapping's header (verify.c). */
+void huge_verify(huge_hdr_t *h) {
+  uintptr_t user = (uintptr_t)h->user;
+  if (h->hdr.magic != REGION_MAGIC || h->hdr.kind != REGION_HUGE || h->base != h || (h->map_size & (PAGE_SIZE_ - 1)) != 0 ||
+      (user != 0 && (user < (uintptr_t)h + sizeof *h || user >= (uintptr_t)h + h->map_size)))
+    verify_fail("huge mapping header", h);
+}

@@ -334,6 +334,12 @@ typedef struct pool_usage {
   size_t committed;                         /* bytes of SuperSlabs touched and not given back */
 } pool_usage_t;
 void         pool_usage(pool_usage_t *u);
+typedef struct pool_totals {   /* figures summed over the SuperSlabs by pool_verify_ss */
+  size_t used_pages, dirty_pages, large_pages, large_runs, empty;
+  size_t class_slabs[NUM_CLASSES];
+} pool_totals_t;
+void         pool_verify_ss(superslab_t *ss, pool_totals_t *t);
+void         pool_verify_totals(const pool_totals_t *t);
 void         pool_fork_prepare(void);
 void         pool_fork_parent(void);
 void         pool_fork_child(void);
@@ -423,6 +429,18 @@ extern hak_global_t hak_global;
 void stats_mapped(size_t bytes);     /* a region was mapped */
 void stats_unmapped(size_t bytes);
 void stats_inc_peak(_Atomic size_t *cur, _Atomic size_t *peak);
+
+/* ---------------------------------------------------------- verification */
+
+/* The invariant checker (verify.c): walks every region and heap and
+ * reports each broken invariant with one line; returns their number.  For
+ * tests, at points where no other thread is inside the allocator. */
+size_t hak_verify(void);
+void   verify_fail(const char *what, const void *where);
+void   tiny_verify_slab(slab_meta_t *m);
+void   tiny_verify_caches(heap_t *h);
+void   heap_verify(void);              /* tiny_verify_caches of every live heap */
+void   huge_verify(huge_hdr_t *h);
 
 /* ---------------------------------------------------------------- errors */
 

@@ -480,3 +480,65 @@ void pool_usage(pool_usage_t *u) {
 void pool_fork_prepare(void) { pthread_mutex_lock(&pool_lock); }
 void pool_fork_parent(void) { pthread_mutex_unlock(&pool_lock); }
 void pool_fork_child(void) { pool_lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP; }
+
+/* ---------------------------------------------------------- verification */
+
+/* Checks ss's pages (verify.c, at a quiescent point): every page past the
+ * header is free, in a slab serving a class, or in a live large run, and
+ * nothing else; the derived fields and list flags agree with the free map.
+ * Adds ss's figures to t, which pool_verify_totals compares with the
+ * pool's counters. */
+void pool_verify_ss(superslab_t *ss, pool_totals_t *t) {
+  pthread_mutex_lock(&pool_lock);
+  if (ss->hdr.magic != REGION_MAGIC || ss->hdr.kind != REGION_SUPERSLAB) verify_fail("SuperSlab header", ss);
+  unsigned free_count = bits_count(ss->free_map, 0, PAGES_PER_SS);
+  if (bits_count(ss->free_map, 0, FIRST_PAGE) != 0) verify_fail("SuperSlab header pages marked free", ss);
+  if (free_count != ss->free_pages) verify_fail("SuperSlab free page count", ss);
+  for (unsigned w = 0; w < MAP_WORDS; w++)
+    if (ss->dirty_map[w] & ~ss->free_map[w]) verify_fail("SuperSlab page dirty but not free", ss);
+  if (scan_free(ss, 0, NULL) != ss->max_run) verify_fail("SuperSlab longest free run", ss);
+  for (unsigned i = SLAB_FIRST; i < SLABS_PER_SS; i++) {
+    bool whole = bits_count(ss->free_map, i * PAGES_PER_SLAB, PAGES_PER_SLAB) == PAGES_PER_SLAB;
+    if (whole != !!(ss->free_mask & (1u << i))) verify_fail("SuperSlab free slab mask", &ss->slabs[i]);
+  }
+  if (!!(ss->lists & (1u << L_AVAIL)) != (ss->free_mask != 0) || !!(ss->lists & (1u << L_BIN)) != (ss->max_run != 0) ||
+      (ss->max_run != 0 && ss->bin != 31 - __builtin_clz(ss->max_run)) ||
+      !!(ss->lists & (1u << L_DIRTY)) != !map_empty(ss->dirty_map))
+    verify_fail("SuperSlab list membership", ss);
+  for (unsigned p = FIRST_PAGE; p < PAGES_PER_SS;) {
+    if (ss->free_map[p >> 6] >> (p & 63) & 1) { p++; continue; }
+    slab_meta_t *m = &ss->slabs[p / PAGES_PER_SLAB];
+    if (p % PAGES_PER_SLAB == 0 && m->limit != 0) {
+      if (bits_count(ss->free_map, p, PAGES_PER_SLAB) != 0) verify_fail("slab in use with free pages", m);
+      if (m->cls >= NUM_CLASSES) verify_fail("slab class", m);
+      else t->class_slabs[m->cls]++;
+      p += PAGES_PER_SLAB;
+      continue;
+    }
+    unsigned n = ss->run[p] & RUN_PAGES;
+    if (!(ss->run[p] & RUN_LIVE) || n == 0 || p + n > PAGES_PER_SS || bits_count(ss->free_map, p, n) != 0) {
+      verify_fail("page neither free, nor in a slab, nor in a large run", (uint8_t *)ss + ((size_t)p << PAGE_SHIFT));
+      p++;
+      continue;
+    }
+    t->large_runs++;
+    t->large_pages += n;
+    p += n;
+  }
+  t->used_pages += USABLE_PAGES - free_count;
+  t->dirty_pages += bits_count(ss->dirty_map, 0, PAGES_PER_SS);
+  t->empty += ss->free_pages == USABLE_PAGES;
+  pthread_mutex_unlock(&pool_lock);
+}
+
+void pool_verify_totals(const pool_totals_t *t) {
+  pthread_mutex_lock(&pool_lock);
+  if (t->used_pages != used_pages) verify_fail("pool: pages in use", (void *)used_pages);
+  if (t->dirty_pages != dirty_pages) verify_fail("pool: dirty pages", (void *)dirty_pages);
+  if (t->large_pages != large_pages) verify_fail("pool: large run pages", (void *)large_pages);
+  if (t->large_runs != atomic_load(&large_runs)) verify_fail("pool: large runs", (void *)atomic_load(&large_runs));
+  if (t->empty != empty_count) verify_fail("pool: empty SuperSlabs", (void *)(uintptr_t)empty_count);
+  for (unsigned c = 0; c < NUM_CLASSES; c++)
+    if (t->class_slabs[c] != class_slabs[c]) verify_fail("pool: slabs of a class", (void *)(uintptr_t)c);
+  pthread_mutex_unlock(&pool_lock);
+}

@@ -574,3 +574,71 @@ void tiny_fork_child(void) {
   for (unsigned i = 0; i < NUM_CLASSES; i++) pthread_mutex_init(&orphans[i].lock, NULL);
   pthread_mutex_init(&shared_lock, NULL);
 }
+
+/* ---------------------------------------------------------- verification */
+
+/* Walks one list of slab m's blocks, marking each in seen: every block
+ * must be a carved block of m, on no other list.  Returns its length. */
+static uint32_t verify_list(slab_meta_t *m, void *p, uint8_t *seen, const char *what) {
+  uint32_t n = 0, bs = hak_class_size[m->cls];
+  for (; p != NULL; p = link_get(p), n++) {
+    uint32_t i = (uint32_t)(((uintptr_t)p & (SLAB_SIZE - 1)) / bs);
+    if (ss_of(p) != ss_of(m) || slab_of(ss_of(p), p) != m || !slab_block_valid(m, p) || i >= m->carved) {
+      verify_fail(what, p);
+      break;
+    }
+    if (seen[i / 8] & (1u << (i % 8))) { verify_fail("block twice on the free lists (or a cycle)", p); break; }
+    seen[i / 8] |= (uint8_t)(1u << (i % 8));
+  }
+  return n;
+}
+
+/* A slab serving a class: its metadata, its free and remote lists, and
+ * the blocks of it in its owner's thread cache, which must not overlap;
+ * the blocks neither carved nor on the free list are exactly those in use. */
+void tiny_verify_slab(slab_meta_t *m) {
+  if (m->cls >= NUM_CLASSES) return;   /* reported by the pool */
+  uint32_t bs = hak_class_size[m->cls], capacity = slab_capacity(m);
+  if (m->div_magic != UINT64_MAX / bs + 1 || m->cache_off != m->cls * TCACHE_SIZE || m->carved > capacity || m->used > m->carved) {
+    verify_fail("slab metadata", m);
+    return;
+  }
+  uint8_t seen[SLAB_SIZE / MIN_ALIGN / 8] = { 0 };
+  uint32_t on_free = verify_list(m, m->free, seen, "slab free list: a block not of this slab");
+  uint32_t on_remote = verify_list(m, atomic_load(&m->remote), seen, "slab remote list: a block not of this slab");
+  if (on_free + m->used != m->carved) verify_fail("slab counts: free + used != carved", m);
+  uint32_t cached = 0;
+  heap_t *h = atomic_load(&m->owner);
+  if (h != NULL && h->state == HEAP_LIVE) {
+    uint32_t count = h->cache[m->cls].cap - h->cache[m->cls].room;
+    void *p = h->cache[m->cls].head;
+    for (uint32_t k = 0; p != NULL && k < count; p = link_get(p), k++) {
+      if (slab_of(ss_of(p), p) != m) continue;
+      uint32_t i = (uint32_t)(((uintptr_t)p & (SLAB_SIZE - 1)) / bs);
+      if (!slab_block_valid(m, p) || i >= m->carved || (seen[i / 8] & (1u << (i % 8)))) { verify_fail("cached block also free in its slab, or not carved", p); break; }
+      seen[i / 8] |= (uint8_t)(1u << (i % 8));
+      cached++;
+    }
+  }
+  if (on_remote + cached > m->used) verify_fail("slab counts: remote + cached > used", m);
+}
+
+/* Heap h's thread caches: each list as long as its count says, of blocks
+ * of live slabs of its class. */
+void tiny_verify_caches(heap_t *h) {
+  for (unsigned cls = 0; cls < NUM_CLASSES; cls++) {
+    tcache_t *c = &h->cache[cls];
+    if (c->room > c->cap) { verify_fail("thread cache room > bound", c); continue; }
+    uint32_t count = c->cap - c->room, n = 0;
+    void *p = c->head;
+    for (; p != NULL && n <= count; p = link_get(p), n++) {
+      uintptr_t e = registry_lookup(p);
+      slab_meta_t *m = slab_of(ss_of(p), p);
+      if (((uintptr_t)p & (MIN_ALIGN - 1)) || e != (uintptr_t)ss_of(p) || m->limit == 0 || m->cls != cls || !slab_block_valid(m, p)) {
+        verify_fail("thread cache: not a block of a slab of its class", p);
+        break;
+      }
+    }
+    if (n != count && (p == NULL || n > count)) verify_fail("thread cache: length differs from its count", c);
+  }
+}

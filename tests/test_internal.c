@@ -394,16 +394,55 @@ static void test_options(void) {
   }
 }
 
+/* The invariant checker finds what it is meant to find: each corruption
+ * below is made, found, and undone. */
+static void test_verify_catches(void) {
+  CHECK(hak_verify() == 0);
+  void *blocks[8];
+  for (int i = 0; i < 8; i++) blocks[i] = hak_malloc(80);
+  slab_meta_t *m = slab_of(ss_of(blocks[0]), blocks[0]);
+  m->used++;   /* a count that does not add up */
+  fprintf(stderr, "(expected verify lines follow)\n");
+  CHECK(hak_verify() > 0);
+  m->used--;
+  CHECK(hak_verify() == 0);
+  hak_free(blocks[1]);
+  hak_free(blocks[2]);
+  void *saved = *(void **)blocks[2];   /* the cache head, linked to blocks[1] */
+  link_put(blocks[2], blocks[2]);      /* a cycle */
+  CHECK(hak_verify() > 0);
+  *(void **)blocks[2] = saved;
+  CHECK(hak_verify() == 0);
+  superslab_t *ss = ss_of(blocks[0]);
+  ss->free_pages++;
+  CHECK(hak_verify() > 0);
+  ss->free_pages--;
+  CHECK(hak_verify() == 0);
+  hak_free(blocks[0]);
+  for (int i = 3; i < 8; i++) hak_free(blocks[i]);
+  CHECK(hak_verify() == 0);
+}
+
 int main(void) {
   test_size_classes();
+  CHECK(hak_verify() == 0);
   test_registry();
+  CHECK(hak_verify() == 0);
   test_pool();
+  CHECK(hak_verify() == 0);
   test_purge();
+  CHECK(hak_verify() == 0);
   test_remote_and_exit();
+  CHECK(hak_verify() == 0);
   test_large();
+  CHECK(hak_verify() == 0);
   test_large_purge();
+  CHECK(hak_verify() == 0);
   test_huge();
+  CHECK(hak_verify() == 0);
   test_thread_churn();
+  CHECK(hak_verify() == 0);
   test_options();
+  test_verify_catches();
   CHECK_DONE();
 }

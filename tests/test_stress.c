@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The invariant checker (src/verify.c), in libhakmem-api.a. */
+size_t hak_verify(void);
+
 #define LIVE 512
 #define EXCHANGE 256
 
@@ -27,10 +30,10 @@ static uint64_t rnd(uint64_t *s) {
 }
 
 static size_t pick_size(uint64_t *s) {
-  uint64_t r = rnd(s) % 1000;
-  if (r < 700) return rnd(s) % 256;             /* tiny */
-  if (r < 950) return 256 + rnd(s) % 32768;      /* tiny and mid */
-  if (r < 998) return 32768 + rnd(s) % 300000;   /* large */
+  uint64_t r = rnd(s) % 10000;
+  if (r < 7000) return rnd(s) % 256;            /* tiny */
+  if (r < 9700) return 256 + rnd(s) % 32768;     /* tiny and mid */
+  if (r < 9998) return 32768 + rnd(s) % 300000;  /* large */
   return (1u << 20) + rnd(s) % (7u << 20);     /* huge, up to 8 MiB */
 }
 
@@ -128,10 +131,11 @@ int main(int argc, char **argv) {
       if (b) release(b);
     }
     for (int i = 0; i < threads; i++) hak_free(boxes[i]);
+    CHECK(hak_verify() == 0);   /* every thread is gone: the structures are at rest */
   }
   CHECK(atomic_load(&errors) == 0);
   struct mallinfo2 mi = hak_mallinfo2();
   CHECK(mi.hblks == 0);   /* every huge block came back */
-  printf("test_stress: %d threads x %ld ops x 2 rounds\n", threads, ops_per_thread);
+  printf("test_stress: %d threads x %ld ops x 2 rounds = %ld operations\n", threads, ops_per_thread, 2L * threads * ops_per_thread);
   CHECK_DONE();
 }
