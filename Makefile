@@ -62,6 +62,7 @@ TEST_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -pthread -Iinclude
 TESTS_API = test_api test_internal test_stress test_misuse test_spill test_options
 TESTS_PRELOAD = test_preload test_fork test_startup test_oom
 PROGRAMS = $(TESTS_API:%=$(BUILD)/tests/%) $(TESTS_PRELOAD:%=$(BUILD)/tests/%) $(BUILD)/tests/test_failfast $(BUILD)/tests/test_stress_debug $(BUILD)/tests/options_table \
+  $(BUILD)/tests/test_stress_ubsan $(BUILD)/tests/test_stress_tsan \
   $(BUILD)/tests/test_cxx $(BUILD)/tests/libtlsdyn.so $(BUILD)/tests/libexitlate.so $(BUILD)/tests/test_static \
   $(BUILD)/bench/bench_random_mixed $(BUILD)/bench/bench_tiny_hot $(BUILD)/bench/bench_xthread \
   $(BUILD)/bench/bench_live $(BUILD)/bench/bench_mid_large_mt $(BUILD)/bench/bench_fragment \
@@ -89,6 +90,18 @@ $(BUILD)/tests/test_stress_debug: tests/test_stress.c tests/check.h $(BUILD)/deb
 $(BUILD)/debug/libhakmem-api.a: FORCE
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/debug CFLAGS="-DHAK_DEBUG=1" $@
 FORCE:
+
+# The stress test against hakmem built (and linked) with a sanitizer:
+# UndefinedBehaviorSanitizer, and separately ThreadSanitizer.  Through the
+# hak_ API, so that the sanitizer's own malloc stays in place.
+SAN_ubsan = -fsanitize=undefined -fno-sanitize-recover=all
+SAN_tsan  = -fsanitize=thread
+$(BUILD)/tests/test_stress_ubsan $(BUILD)/tests/test_stress_tsan: $(BUILD)/tests/test_stress_%: tests/test_stress.c tests/check.h $(BUILD)/%/libhakmem-api.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(SAN_$*) $< -o $@ $(BUILD)/$*/libhakmem-api.a -ldl
+
+$(BUILD)/ubsan/libhakmem-api.a $(BUILD)/tsan/libhakmem-api.a: $(BUILD)/%/libhakmem-api.a: FORCE
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/$* CFLAGS="$(SAN_$*)" $@
 
 # Programs run with LD_PRELOAD: linked against nothing of hakmem's.
 $(BUILD)/tests/test_preload $(BUILD)/tests/test_fork $(BUILD)/tests/test_startup $(BUILD)/tests/test_oom: $(BUILD)/tests/%: tests/%.c tests/check.h
