@@ -74,6 +74,15 @@ t_misuse_preload() {
   grep -q '^hakmem: free(): invalid pointer (not allocated by hakmem, or already freed) 0x' "$tmp/misuse.err"
 }
 
+# The ThreadSanitizer build: instrumented (its runtime is linked in), and
+# silent; a report fails even if the program's checks pass.
+t_tsan() {
+  nm "$T/test_stress_tsan" | grep -q ' __tsan_init$' || { echo "test_stress_tsan is not instrumented"; return 1; }
+  TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$T/test_stress_tsan" "$@" 2>"$tmp/tsan.err" || { cat "$tmp/tsan.err"; return 1; }
+  cat "$tmp/tsan.err"
+  ! grep -q 'WARNING: ThreadSanitizer' "$tmp/tsan.err"
+}
+
 t_oom() { ( ulimit -v 250000 && LD_PRELOAD=$LIB "$T/test_oom" ); }
 
 t_options() {
@@ -142,46 +151,199 @@ C
   "$prefix/bin/hakmem" "$T/test_preload"
 }
 
-t_python() { compare_with_glibc python /usr/bin/python3 tests/workloads/python_workload.py; }
-t_python_malloc() { PYTHONMALLOC=malloc compare_with_glibc python_malloc /usr/bin/python3 tests/workloads/python_workload.py; }
+t_python() {
+  compare_with_glibc python /usr/bin/python3 -c "$py_maps; runpy.run_path(sys.argv[1], run_name='__main__')" \
+    tests/workloads/python_workload.py && mapped python
+}
+
+# ---- real programs: output compared with glibc's, hakmem's presence proven
+# Each test runs a real program once under glibc and once under hakmem
+# (compare_with_glibc), and proves hakmem's presence twice: its statistics
+# lines (hakmem_used) and a line of the program's own /proc/PID/maps mapping
+# libhakmem.so's code (mapped).  The maps are read at a moment when the
+# process is certain to be alive and past loading its libraries, without
+# polling /proc from outside (a race with the program's exec and exit):
+#  - by the program itself: python and perl open /proc/self/maps;
+#  - or by a child that the program starts and waits for, which reads its
+#    parent's maps, /proc/$PPID/maps (not its own: a child inherits
+#    LD_PRELOAD, so its own maps would prove nothing about the program):
+#    sqlite3 runs it with .shell, gcc as its -wrapper around cc1 and as,
+#    sort as its --compress-program, git as a post-commit hook.
+# The lines go to stderr, which is not compared: the glibc run, which prints
+# none, keeps the same output.
+parent_maps='grep libhakmem /proc/$PPID/maps >&2 || true'
+py_maps='import runpy, sys; sys.stderr.writelines(l for l in open("/proc/self/maps") if "libhakmem" in l)'
+# gcc -wrapper: cc1 and as are started as "sh -c SCRIPT cc1 ARGS" (no commas in SCRIPT)
+gcc_maps=(-wrapper "/bin/sh,-c,$parent_maps; exec \"\$0\" \"\$@\"")
+
+# mapped NAME: the hakmem run of test NAME printed a line of its maps that maps
+# libhakmem.so executable.
+mapped() {
+  grep -Eq '^[0-9a-f]+-[0-9a-f]+ r-xp .* /.*libhakmem\.so$' "$tmp/$1.hakmem.err" || {
+    echo "$1: libhakmem.so is not mapped in the program's /proc/PID/maps: hakmem was not loaded"; return 1; }
+}
+
+# without_stats FILE: FILE less hakmem's statistics lines (what a failing
+# program said, among the lines of every process run under HAKMEM_STATS=1)
+without_stats() { grep -Ev '^hakmem: [a-z_.0-9]+ [0-9]+$' "$1"; }
+
+t_python_malloc() {
+  PYTHONMALLOC=malloc compare_with_glibc python_malloc /usr/bin/python3 -c "$py_maps; runpy.run_path(sys.argv[1], run_name='__main__')" \
+    tests/workloads/python_workload.py && mapped python_malloc
+}
+# sort, 32 MB in 16 MB batches: an external merge, through a compressor
+# that reads sort's maps
 t_sort() {
   awk 'BEGIN { for (i = 0; i < 1000000; i++) printf "%d line %x %s\n", (i * 7919) % 1000003, i, substr("abcdefghijklmnopqrstuvwxyz", 1 + i % 26) }' >"$tmp/lines.txt"
-  compare_with_glibc sort sort "$tmp/lines.txt"
+  printf '#!/bin/sh\n%s\nexec gzip -1 "$@"\n' "$parent_maps" >"$tmp/compress" && chmod +x "$tmp/compress" &&
+  compare_with_glibc sort sort -S 16M -T "$tmp" --compress-program="$tmp/compress" "$tmp/lines.txt" && mapped sort
 }
 t_gcc() {
   awk 'BEGIN { for (i = 0; i < 1500; i++) { printf "struct s%d { int a[%d]; char *p; };\n", i, i % 17 + 1;
        printf "int f%d(struct s%d *x, int n) { int t = 0; for (int i = 0; i < n && i < %d; i++) t += x->a[i] * %d; return t + (x->p ? x->p[0] : 0); }\n", i, i, i % 17 + 1, i } }' >"$tmp/gen.c"
-  compare_with_glibc gcc gcc -O2 -S -o - "$tmp/gen.c"
+  compare_with_glibc gcc gcc "${gcc_maps[@]}" -O2 -S -o - "$tmp/gen.c" && mapped gcc
 }
+# gcc compiling a project: hakmem's own library sources (the objects of
+# libhakmem.so, with the Makefile's flags), under glibc and under hakmem (its
+# cc1 and as too, LD_PRELOAD being inherited); the objects must be the same
+# byte for byte.  -frandom-seed: the one random input of gcc, fixed per file.
+t_gcc_project() {
+  local vars flags objs f g=$tmp/gcc_project.glibc h=$tmp/gcc_project.hakmem
+  vars=$(MAKEFLAGS= make -s --no-print-directory -f Makefile -f - hak_print_vars \
+    <<<'hak_print_vars: ; @echo $(ALL_CFLAGS); echo $(notdir $(basename $(CORE_OBJS) $(OVERRIDE_OBJ)))') || return 1
+  flags=$(sed -n 1p <<<"$vars"); objs=$(sed -n 2p <<<"$vars")
+  [ -n "$flags" ] && [ -n "$objs" ] || { echo "no flags or objects read from the Makefile: $vars"; return 1; }
+  mkdir -p "$g" "$h" || return 1
+  for f in $objs; do
+    gcc "${gcc_maps[@]}" $flags -frandom-seed=$f -c "src/$f.c" -o "$g/$f.o" 2>>"$g.err" || {
+      echo "gcc -c src/$f.c failed under glibc"; tail -20 "$g.err"; return 1; }
+    HAKMEM_STATS=1 LD_PRELOAD=$LIB gcc "${gcc_maps[@]}" $flags -frandom-seed=$f -c "src/$f.c" -o "$h/$f.o" 2>>"$h.err" || {
+      echo "gcc -c src/$f.c failed under hakmem"; without_stats "$h.err" | tail -20; return 1; }
+    cmp "$g/$f.o" "$h/$f.o" || {
+      echo "gcc_project: src/$f.c compiled under hakmem differs from glibc's (objdump -dr, then readelf -a):"
+      diff <(objdump -dr "$g/$f.o" | tail -n +3) <(objdump -dr "$h/$f.o" | tail -n +3) | head -20
+      diff <(readelf -aW "$g/$f.o") <(readelf -aW "$h/$f.o") | head -20
+      return 1; }
+  done
+  echo "gcc_project: $(wc -w <<<"$objs") objects the same: $objs"
+  hakmem_used "$h.err" && mapped gcc_project
+}
+# test_cxx is the project's own program, not a real one: its statistics lines
+# suffice here, and cxx_operators checks that hakmem owns its every pointer.
 t_cxx() { compare_with_glibc cxx "$T/test_cxx" --any-allocator; }
-t_sqlite() { compare_with_glibc sqlite sqlite3 :memory: ".read tests/workloads/sqlite_workload.sql"; }
-# CPython's own regression tests for the containers and strings, with
-# Python's objects served by malloc (Debian's libpython3.11-testsuite).
-# Some of them require empty stderr from child processes, so hakmem's use is
-# proven by /proc/self/maps instead of its statistics lines.
+t_sqlite() {
+  compare_with_glibc sqlite sqlite3 :memory: ".read tests/workloads/sqlite_workload.sql" ".shell $parent_maps" && mapped sqlite
+}
+# CPython's own regression tests for the containers, strings and pickling,
+# with Python's objects served by malloc (Debian's libpython3.11-testsuite),
+# under hakmem and under glibc: the outcome of each module and of each test
+# case must be the same (tests/workloads/python_regrtest.py).  The 12
+# modules take about 25 s each way on the reference machine (test_weakref
+# and test_pickle 6-7 s each, the rest 0.4-2.5 s), so both runs are kept
+# (about 50 s) and run one after the other: run side by side on 2 cores,
+# the timing-sensitive cases of test_weakref would be the first to flake.
+# Some tests require empty stderr from child processes, so hakmem's use is
+# proven by /proc/self/maps (checked by the script) instead of its
+# statistics lines.
+regrtest_modules="test_dict test_list test_set test_unicode test_json test_re test_bytes
+  test_collections test_deque test_weakref test_itertools test_pickle"
 t_python_regrtest() {
-  [ -e /usr/lib/python3.11/test/test_dict.py ] || { echo "install libpython3.11-testsuite (see README)"; return 1; }
-  PYTHONMALLOC=malloc LD_PRELOAD=$LIB /usr/bin/python3.11 -c '
-import sys
-if "libhakmem" not in open("/proc/self/maps").read():
-    sys.exit("hakmem is not mapped: it was not in use")
-from test.libregrtest.main import main
-main(["test_dict", "test_list", "test_set", "test_deque", "test_itertools", "test_json",
-      "test_re", "test_collections", "test_weakref"])
-' >"$tmp/regrtest.out" 2>&1 || { tail -30 "$tmp/regrtest.out"; return 1; }
-  grep -q '^Tests result: SUCCESS' "$tmp/regrtest.out" || { tail -30 "$tmp/regrtest.out"; return 1; }
+  local m
+  for m in $regrtest_modules; do
+    [ -e "/usr/lib/python3.11/test/$m.py" ] || [ -d "/usr/lib/python3.11/test/$m" ] || {
+      echo "no $m in /usr/lib/python3.11/test: install libpython3.11-testsuite (see README)"; return 1; }
+  done
+  PYTHONMALLOC=malloc /usr/bin/python3.11 tests/workloads/python_regrtest.py "$tmp/regrtest.glibc" $regrtest_modules \
+    >"$tmp/regrtest.glibc.out" 2>&1 || { echo "regrtest failed under glibc:"; tail -30 "$tmp/regrtest.glibc.out"; return 1; }
+  PYTHONMALLOC=malloc LD_PRELOAD=$LIB /usr/bin/python3.11 tests/workloads/python_regrtest.py "$tmp/regrtest.hakmem" $regrtest_modules \
+    >"$tmp/regrtest.hakmem.out" 2>&1 || { echo "regrtest failed under hakmem:"; tail -30 "$tmp/regrtest.hakmem.out"; return 1; }
+  grep -q '^Tests result: SUCCESS' "$tmp/regrtest.hakmem.out" || { tail -30 "$tmp/regrtest.hakmem.out"; return 1; }
+  [ -s "$tmp/regrtest.glibc" ] || { echo "regrtest wrote no outcomes"; return 1; }
+  diff "$tmp/regrtest.glibc" "$tmp/regrtest.hakmem" >"$tmp/regrtest.diff" || {
+    echo "regrtest: outcomes under hakmem (>) differ from glibc's (<):"; head -40 "$tmp/regrtest.diff"; return 1; }
+  echo "regrtest: $(grep -c '^module' "$tmp/regrtest.hakmem") modules, $(grep -c '^case' "$tmp/regrtest.hakmem") test cases, the same outcomes"
 }
 
-t_perl() { compare_with_glibc perl perl tests/workloads/perl_workload.pl; }
+t_perl() {
+  compare_with_glibc perl perl -e 'open(my $m, "<", "/proc/self/maps") or die; print STDERR grep { /libhakmem/ } <$m>; close $m;
+    my $f = shift; do($f) // die($@ || "$f: $!")' ./tests/workloads/perl_workload.pl && mapped perl
+}
+
+# git doing real work: git_work DIR builds a repository in DIR (made afresh),
+# 6 commits of 280 to 430 generated files (changed, added, deleted, a
+# directory renamed), then prints its history, diffs, a gc, an fsck and an
+# archive.  Dates, names and configuration are fixed (HOME in DIR, no system
+# configuration), so the hashes and the output are the same under glibc and
+# under hakmem.  Every program it runs inherits LD_PRELOAD (awk, tar and
+# git's own children too).
+git_work() (
+  set -eo pipefail
+  trap 'echo "git_work: failed: $BASH_COMMAND" >&2' ERR
+  rm -rf "$1" && mkdir -p "$1/home" "$1/repo" && cd "$1/repo"
+  export HOME=$1/home XDG_CONFIG_HOME=$1/home GIT_CONFIG_NOSYSTEM=1 TZ=UTC LC_ALL=C \
+    GIT_AUTHOR_NAME=hakmem GIT_AUTHOR_EMAIL=hakmem@example.org GIT_COMMITTER_NAME=hakmem GIT_COMMITTER_EMAIL=hakmem@example.org
+  git init -q -b main .
+  git config gc.auto 0
+  printf '#!/bin/sh\n%s\n' "$parent_maps" >.git/hooks/post-commit && chmod +x .git/hooks/post-commit
+  local c
+  for c in 1 2 3 4 5 6; do
+    mkdir -p d00 d01 d02 d03 d04 d05 d06 d07 d08 d09 d10 d11
+    # file i at commit c: lines depending on how many of commits 1..c changed it
+    awk -v c=$c 'BEGIN { for (i = 0; i < 250 + 30 * c; i++) {
+        f = sprintf("d%02d/f%03d.txt", i % 12, i)
+        if ((i * 13 + c) % 50 == 0) { print f; continue }   # deleted in this commit
+        v = 0; for (k = 1; k <= c; k++) if ((i + k) % 3 == 0) v++
+        for (j = 0; j < 5 + i % 40; j++)
+          printf "file %d line %d version %d %s\n", i, j, j % 4 == 0 ? v : 0, substr("abcdefghijklmnopqrstuvwxyz", 1 + (i * j) % 26) >f
+        close(f) } }' | xargs -r rm -f
+    [ $c -ne 5 ] || git mv d11 moved
+    git add -A
+    GIT_AUTHOR_DATE="@$((1700000000 + c * 3600)) +0000" GIT_COMMITTER_DATE="@$((1700000000 + c * 3600)) +0000" \
+      git commit -q -m "commit $c"
+  done
+  git log --stat
+  git diff HEAD~3
+  git grep -c 'version 2' HEAD~1 -- d03
+  git blame -s d05/f017.txt
+  git gc --quiet
+  git count-objects -v | grep -E '^(count|in-pack|packs|garbage):'
+  git fsck --full --strict --no-progress
+  git archive --format=tar HEAD | tar t
+  git archive --format=tar HEAD | sha256sum
+  git rev-parse HEAD HEAD^{tree}
+)
+t_git() {
+  git_work "$tmp/git.glibc" >"$tmp/git.glibc.out" 2>"$tmp/git.glibc.err" || {
+    echo "git failed under glibc:"; tail -20 "$tmp/git.glibc.err"; return 1; }
+  HAKMEM_STATS=1 LD_PRELOAD=$LIB git_work "$tmp/git.hakmem" >"$tmp/git.hakmem.out" 2>"$tmp/git.hakmem.err" || {
+    echo "git failed under hakmem:"; without_stats "$tmp/git.hakmem.err" | tail -20; return 1; }
+  diff "$tmp/git.glibc.out" "$tmp/git.hakmem.out" >"$tmp/git.diff" || {
+    echo "git: output under hakmem (>) differs from glibc's (<):"; head -40 "$tmp/git.diff"; return 1; }
+  echo "git: $(wc -l <"$tmp/git.hakmem.out") lines of output the same"
+  hakmem_used "$tmp/git.hakmem.err" && mapped git
+}
 
 echo "hakmem tests ($B)"
 run build_no_warnings t_no_warnings
 run exports t_exports
 run unit_api "$T/test_api"
 run unit_internal "$T/test_internal"
-run stress_4_threads "$T/test_stress" 4 100000
-run stress_8_threads "$T/test_stress" 8 25000
-run stress_debug_build "$T/test_stress_debug" 4 50000
+# 2, 4, 8 and 16 threads, 6 million operations each (two rounds), in the
+# default and in the debug build: 48 million in all
+run stress_2_threads "$T/test_stress" 2 1500000
+run stress_4_threads "$T/test_stress" 4 750000
+run stress_8_threads "$T/test_stress" 8 375000
+run stress_16_threads "$T/test_stress" 16 187500
+run stress_2_threads_debug_build "$T/test_stress_debug" 2 1500000
+run stress_4_threads_debug_build "$T/test_stress_debug" 4 750000
+run stress_8_threads_debug_build "$T/test_stress_debug" 8 375000
+run stress_16_threads_debug_build "$T/test_stress_debug" 16 187500
+# hakmem compiled with UndefinedBehaviorSanitizer, then ThreadSanitizer:
+# any report fails the test
+run stress_ubsan "$T/test_stress_ubsan" 4 500000
+run stress_ubsan_16_threads "$T/test_stress_ubsan" 16 60000
+run stress_tsan t_tsan 4 100000
+run stress_tsan_16_threads t_tsan 16 20000
 run misuse "$T/test_misuse"
 run failfast_debug_build "$T/test_failfast"
 run spill_queue env HAKMEM_TINY_BG_SPILL=1 "$T/test_spill"
@@ -204,8 +366,10 @@ run system_python3_malloc t_python_malloc
 run system_python3_regrtest t_python_regrtest
 run system_sort t_sort
 run system_gcc t_gcc
+run system_gcc_project t_gcc_project
 run system_cxx t_cxx
 run system_sqlite3 t_sqlite
 run system_perl t_perl
+run system_git t_git
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
