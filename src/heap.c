@@ -180,11 +180,13 @@ void heap_fork_child(void) {
   }
 }
 
+/* Every live heap's caches (verify.c). */
 void heap_verify(void) {
   pthread_mutex_lock(&heaps_lock);
   for (heap_t *h = live_heaps; h != NULL; h = h->next) {
     if (h->state != HEAP_LIVE) verify_fail("heap on the live list, not live", h);
     tiny_verify_caches(h);
+    large_verify_cache(h);
   }
   pthread_mutex_unlock(&heaps_lock);
 }

@@ -439,8 +439,9 @@ size_t hak_verify(void);
 void   verify_fail(const char *what, const void *where);
 void   tiny_verify_slab(slab_meta_t *m);
 void   tiny_verify_caches(heap_t *h);
-void   heap_verify(void);              /* tiny_verify_caches of every live heap */
+void   heap_verify(void);              /* the caches of every live heap */
 void   huge_verify(huge_hdr_t *h);
+void   large_verify_cache(heap_t *h);
 
 /* ---------------------------------------------------------------- errors */
 

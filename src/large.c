@@ -110,3 +110,19 @@ bool large_resize(void *p, size_t size) {
 }
 
 void large_heap_flush(heap_t *h) { cache_evict(h, 0, 0); }
+
+/* Heap h's run cache (verify.c): each entry a live, cached run of the
+ * length recorded, the totals right. */
+void large_verify_cache(heap_t *h) {
+  unsigned pages = 0;
+  if (h->run_count > RUN_CACHE_SLOTS) { verify_fail("run cache: count", h); return; }
+  for (unsigned i = 0; i < h->run_count; i++) {
+    void *p = h->runs[i].p;
+    superslab_t *ss = ss_of(p);
+    if (registry_lookup(p) != (uintptr_t)ss || ((uintptr_t)p & (PAGE_SIZE_ - 1)) != 0 ||
+        ss->run[page_of(ss, p)] != (uint16_t)(h->runs[i].pages | RUN_LIVE | RUN_CACHED))
+      verify_fail("run cache: not a cached run of its length", p);
+    pages += h->runs[i].pages;
+  }
+  if (pages != h->run_pages) verify_fail("run cache: page total", h);
+}

@@ -421,6 +421,14 @@ static void test_verify_catches(void) {
   hak_free(blocks[0]);
   for (int i = 3; i < 8; i++) hak_free(blocks[i]);
   CHECK(hak_verify() == 0);
+  void *run = hak_malloc(100 << 10);
+  hak_free(run);   /* into this thread's run cache */
+  uint16_t *entry = &ss_of(run)->run[page_of(ss_of(run), run)];
+  CHECK(*entry & RUN_CACHED);
+  (*entry)++;      /* a run one page longer than the cache says */
+  CHECK(hak_verify() > 0);
+  (*entry)--;
+  CHECK(hak_verify() == 0);
 }
 
 int main(void) {
