@@ -62,7 +62,7 @@ TEST_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -pthread -Iinclude
 TESTS_API = test_api test_internal test_stress test_misuse test_spill test_options
 TESTS_PRELOAD = test_preload test_fork test_startup test_oom
 PROGRAMS = $(TESTS_API:%=$(BUILD)/tests/%) $(TESTS_PRELOAD:%=$(BUILD)/tests/%) $(BUILD)/tests/test_failfast $(BUILD)/tests/test_stress_debug $(BUILD)/tests/options_table \
-  $(BUILD)/tests/test_stress_ubsan $(BUILD)/tests/test_stress_tsan \
+  $(BUILD)/tests/test_stress_ubsan $(BUILD)/tests/test_stress_tsan $(BUILD)/tests/fuzz_replay $(BUILD)/tests/fuzz_replay_debug \
   $(BUILD)/tests/test_cxx $(BUILD)/tests/libtlsdyn.so $(BUILD)/tests/libexitlate.so $(BUILD)/tests/test_static \
   $(BUILD)/bench/bench_random_mixed $(BUILD)/bench/bench_tiny_hot $(BUILD)/bench/bench_xthread \
   $(BUILD)/bench/bench_live $(BUILD)/bench/bench_mid_large_mt $(BUILD)/bench/bench_fragment \
@@ -90,6 +90,16 @@ $(BUILD)/tests/test_stress_debug: tests/test_stress.c tests/check.h $(BUILD)/deb
 $(BUILD)/debug/libhakmem-api.a: FORCE
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/debug CFLAGS="-DHAK_DEBUG=1" $@
 FORCE:
+
+# The fuzzing harness as a plain program: replays the corpus and the
+# regression inputs (tests/fuzz.sh fuzzes with clang's libFuzzer).
+$(BUILD)/tests/fuzz_replay: tests/fuzz_hak.c $(BUILD)/libhakmem-api.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -DFUZZ_REPLAY $< -o $@ $(BUILD)/libhakmem-api.a -ldl
+
+$(BUILD)/tests/fuzz_replay_debug: tests/fuzz_hak.c $(BUILD)/debug/libhakmem-api.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -DFUZZ_REPLAY $< -o $@ $(BUILD)/debug/libhakmem-api.a -ldl
 
 # The stress test against hakmem built (and linked) with a sanitizer:
 # UndefinedBehaviorSanitizer, and separately ThreadSanitizer.  Through the

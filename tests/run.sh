@@ -83,6 +83,13 @@ t_tsan() {
   ! grep -q 'WARNING: ThreadSanitizer' "$tmp/tsan.err"
 }
 
+# SECONDS of fuzzing; its summary line ("fuzz: N executions ...") is
+# shown after the results.
+t_fuzz() {
+  tests/fuzz.sh "$B" "$1" >"$tmp/fuzz.out" 2>&1 || { tail -40 "$tmp/fuzz.out"; return 1; }
+  tail -1 "$tmp/fuzz.out" | tee "$tmp/fuzz.summary" | grep -q '^fuzz: [0-9]* executions in [0-9]* s, no finding$'
+}
+
 t_oom() { ( ulimit -v 250000 && LD_PRELOAD=$LIB "$T/test_oom" ); }
 
 t_options() {
@@ -306,6 +313,11 @@ run stress_ubsan "$T/test_stress_ubsan" 4 500000
 run stress_ubsan_16_threads "$T/test_stress_ubsan" 16 60000
 run stress_tsan t_tsan 4 100000
 run stress_tsan_16_threads t_tsan 16 20000
+# the fuzzing corpus and the inputs that once failed, replayed against the
+# default and the debug build; then a minute of fuzzing (clang's libFuzzer)
+run fuzz_corpus_replay "$T/fuzz_replay" tests/fuzz/corpus tests/fuzz/regressions
+run fuzz_corpus_replay_debug_build "$T/fuzz_replay_debug" tests/fuzz/corpus tests/fuzz/regressions
+run fuzz_60s t_fuzz 60
 run misuse "$T/test_misuse"
 run failfast_debug_build "$T/test_failfast"
 run spill_queue env HAKMEM_TINY_BG_SPILL=1 "$T/test_spill"
@@ -333,5 +345,6 @@ run system_cxx t_cxx
 run system_sqlite3 t_sqlite
 run system_perl t_perl
 run system_git t_git
+[ -s "$tmp/fuzz.summary" ] && cat "$tmp/fuzz.summary"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
