@@ -8,8 +8,10 @@
 # of tests/fuzz/corpus (with tests/fuzz/regressions as extra seeds) and ends
 # with "fuzz: N executions in S s, no finding" (exit 0), or prints the
 # reproducer's path (exit 1); exit 2 when it cannot build.  Replay one
-# with BUILD_DIR/fuzz/fuzz_hak FILE.  HAKMEM_* options in the environment
-# apply (HAKMEM_TINY_BG_SPILL=1 fuzzes the spill queues' paths).
+# with BUILD_DIR/fuzz/fuzz_hak FILE; once the bug is fixed, copy it into
+# tests/fuzz/regressions/ (make test replays both directories).  HAKMEM_*
+# options in the environment apply (HAKMEM_TINY_BG_SPILL=1 fuzzes the
+# spill queues' paths).
 set -euo pipefail
 [ $# -eq 2 ] && [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 BUILD_DIR SECONDS" >&2; exit 2; }
 mkdir -p "$1/fuzz"

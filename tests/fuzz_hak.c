@@ -48,11 +48,13 @@ size_t hak_verify(void);
 #define TIER_LARGE   ((size_t)1 << 20)
 
 static _Atomic unsigned long cur_op;   /* for messages (the helper thread's too) */
+static const char *cur_file;           /* the replay driver's input, for messages */
 
 __attribute__((noreturn, format(printf, 1, 2)))
 static void fail(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
+  if (cur_file != NULL) fprintf(stderr, "fuzz_hak: input %s\n", cur_file);
   fprintf(stderr, "fuzz_hak: op %lu: ", (unsigned long)cur_op);
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
@@ -695,7 +697,9 @@ static int replay_file(const char *path) {
   }
   if (buf == NULL) { fprintf(stderr, "out of memory reading %s\n", path); exit(2); }
   fclose(f);
+  cur_file = path;
   LLVMFuzzerTestOneInput(buf, n);
+  cur_file = NULL;
   free(buf);
   return 1;
 }
