@@ -63,7 +63,7 @@ static size_t check(void *p, const char *func, uint64_t **trailer) {
       if (m->cls >= NUM_CLASSES || m->div_magic != UINT64_MAX / hak_class_size[m->cls] + 1)
         hak_fail_check("slab class does not match its metadata", p, m->cls);
       cls = m->cls;
-      if (slab_block_valid(m, p) && ((const uintptr_t *)p)[1] == hak_free_key)   /* the free mark */
+      if (slab_block_valid(m, p) && block_freed(p))
         hak_fail_check(strcmp(func, "free") == 0 ? "double free" : "block already freed", p, cls);
     }
   }

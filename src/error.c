@@ -43,6 +43,15 @@ void hak_fatal_pointer(const char *func, const char *what, const void *p) {
   abort();
 }
 
+void hak_fatal_mark(const void *p) {
+  hak_fatal_pointer("malloc", "double free (or a write after free) detected at block", p);
+}
+
+void hak_fatal_pop(const void *p) {
+  if ((uintptr_t)link_get(p) & (MIN_ALIGN - 1)) hak_fatal_link(p);
+  hak_fatal_mark(p);
+}
+
 void hak_fatal_link(const void *p) {
   hak_fatal_pointer("malloc", "corrupted free list (a write after free?): block", p);
 }

@@ -116,8 +116,10 @@ uint32_t spill_take(unsigned cls, void **out) {
     drainer_wake();   /* it may have found every queue empty meanwhile */
   }
   atomic_fetch_add_explicit(&q->takes, 1, memory_order_relaxed);
+  uint32_t count = batch_count(b);
+  *link_of(b) = hak_free_key;   /* a cached block's free mark again */
   *out = b;
-  return batch_count(b);
+  return count;
 }
 
 /* Returns up to max blocks of class cls to their slabs; the rest of the
@@ -129,6 +131,7 @@ static size_t drain_class(unsigned cls, size_t max, bool background) {
   while (b != NULL && n < max) {
     void *next_batch = batch_next(b);
     uint32_t count = batch_count(b);
+    *link_of(b) = hak_free_key;
     void *p = b;
     for (; p != NULL && n < max; n++, count--) {
       void *next = link_next(p);

@@ -112,6 +112,12 @@ static uint8_t *slab_start(slab_meta_t *m) {
 
 /* --------------------------------------------- the owner's slab operations */
 
+/* Checks block p's free mark (see block_freed) and sets the next one. */
+static void mark_move(void *p, uintptr_t expect, uintptr_t next) {
+  if (UNLIKELY(((uintptr_t *)p)[1] != expect)) hak_fatal_mark(p);
+  ((uintptr_t *)p)[1] = next;
+}
+
 /* The next block on one of slab m's own lists: NULL or a block of m. */
 static void *slab_link_next(const slab_meta_t *m, const void *p) {
   void *next = link_get(p);
@@ -125,6 +131,7 @@ static uint32_t collect_remote(slab_meta_t *m) {
   uint32_t n = 0;
   while (list != NULL) {
     void *next = slab_link_next(m, list);
+    mark_move(list, hak_free_key, MARK_SLAB);
     link_put(list, m->free);
     m->free = list;
     list = next;
@@ -142,6 +149,7 @@ static uint32_t take_blocks(slab_meta_t *m, uint32_t want, void **head) {
   while (n < want && m->free != NULL) {
     void *p = m->free;
     m->free = slab_link_next(m, p);
+    mark_move(p, MARK_SLAB, hak_free_key);
     link_put(p, h);
     h = p;
     n++;
@@ -153,6 +161,7 @@ static uint32_t take_blocks(slab_meta_t *m, uint32_t want, void **head) {
     if (k > want - n) k = want - n;
     uint8_t *p = slab_start(m) + (size_t)m->carved * bs;
     for (uint32_t i = 0; i < k; i++, p += bs) {
+      ((uintptr_t *)p)[1] = hak_free_key;
       link_put(p, h);
       h = p;
     }
@@ -272,10 +281,12 @@ static void heap_give(heap_t *h, void *chain, bool keep_last) {
     chain = link_next(p);
     slab_meta_t *m = slab_of(ss_of(p), p);
     if (atomic_load_explicit(&m->owner, memory_order_relaxed) != h) {   /* taken from a spill queue */
+      mark_move(p, hak_free_key, hak_free_key);
       tiny_free_foreign(p);
       continue;
     }
     if (UNLIKELY(m->used == 0)) hak_fatal_pointer("free", "double free of", p);
+    mark_move(p, hak_free_key, MARK_SLAB);
     link_put(p, m->free);
     m->free = p;
     m->used--;
@@ -356,7 +367,7 @@ static void *shared_alloc(unsigned cls) {
   pthread_mutex_lock(&shared_lock);
   heap_take(&shared_heap, cls, 1, &p);
   pthread_mutex_unlock(&shared_lock);
-  if (p != NULL) ((uintptr_t *)p)[1] = 0;   /* the free mark */
+  if (p != NULL) mark_move(p, hak_free_key, 0);
   if (p != NULL) HEAP_COUNT(&shared_heap, allocs[cls], 1);
   return p;
 }
@@ -394,7 +405,7 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
   errno = saved;
   void *p = c->head;
   c->head = link_next(p);
-  ((uintptr_t *)p)[1] = 0;   /* the free mark */
+  mark_move(p, hak_free_key, 0);
   c->room++;
   c->allocs++;
   return p;
@@ -402,6 +413,7 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
 
 void tiny_free_slow(heap_t *h, slab_meta_t *m, void *p) {
   tcache_t *c = &h->cache[m->cls];
+  if (p == c->head) hak_fatal_pointer("free", "double free of", p);
   if (c->room == 0) {
     h->counters.flushes++;
     uint32_t cap = cap_after_flush(h, c, m->cls);
@@ -427,6 +439,7 @@ static bool orphan_free(slab_meta_t *m, void *p) {
   }
   collect_remote(m);
   if (UNLIKELY(m->used == 0)) hak_fatal_pointer("free", "double free of", p);
+  ((uintptr_t *)p)[1] = MARK_SLAB;
   link_put(p, m->free);
   m->free = p;
   if (--m->used == 0) {
@@ -579,7 +592,7 @@ void tiny_fork_child(void) {
 
 /* Walks one list of slab m's blocks, marking each in seen: every block
  * must be a carved block of m, on no other list.  Returns its length. */
-static uint32_t verify_list(slab_meta_t *m, void *p, uint8_t *seen, const char *what) {
+static uint32_t verify_list(slab_meta_t *m, void *p, uint8_t *seen, uintptr_t mark, const char *what) {
   uint32_t n = 0, bs = hak_class_size[m->cls];
   for (; p != NULL; p = link_get(p), n++) {
     uint32_t i = (uint32_t)(((uintptr_t)p & (SLAB_SIZE - 1)) / bs);
@@ -589,6 +602,7 @@ static uint32_t verify_list(slab_meta_t *m, void *p, uint8_t *seen, const char *
     }
     if (seen[i / 8] & (1u << (i % 8))) { verify_fail("block twice on the free lists (or a cycle)", p); break; }
     seen[i / 8] |= (uint8_t)(1u << (i % 8));
+    if (((uintptr_t *)p)[1] != mark) verify_fail("free block without its free mark", p);
   }
   return n;
 }
@@ -604,8 +618,8 @@ void tiny_verify_slab(slab_meta_t *m) {
     return;
   }
   uint8_t seen[SLAB_SIZE / MIN_ALIGN / 8] = { 0 };
-  uint32_t on_free = verify_list(m, m->free, seen, "slab free list: a block not of this slab");
-  uint32_t on_remote = verify_list(m, atomic_load(&m->remote), seen, "slab remote list: a block not of this slab");
+  uint32_t on_free = verify_list(m, m->free, seen, MARK_SLAB, "slab free list: a block not of this slab");
+  uint32_t on_remote = verify_list(m, atomic_load(&m->remote), seen, hak_free_key, "slab remote list: a block not of this slab");
   if (on_free + m->used != m->carved) verify_fail("slab counts: free + used != carved", m);
   uint32_t cached = 0;
   heap_t *h = atomic_load(&m->owner);
@@ -638,6 +652,7 @@ void tiny_verify_caches(heap_t *h) {
         verify_fail("thread cache: not a block of a slab of its class", p);
         break;
       }
+      if (((uintptr_t *)p)[1] != hak_free_key) verify_fail("cached block without its free mark", p);
     }
     if (n != count && (p == NULL || n > count)) verify_fail("thread cache: length differs from its count", c);
   }

@@ -35,13 +35,24 @@ static void free_glibc_block(void) { hak_free(malloc(100)); }
 static void free_glibc_mapping(void) { hak_free(malloc(4 << 20)); }
 static void double_free_small(void) { void *p = hak_malloc(32); hak_free(p); hak_free(p); }
 static void double_free_16(void) { void *p = hak_malloc(16); hak_free(p); hak_free(p); }
+/* A double free of a block that is not the one freed last is found where
+ * the block is next taken (see src/internal.h): the program goes on
+ * allocating, and must never get the block twice. */
+static void allocate_on(size_t size) { for (int i = 0; i < 100000; i++) hak_malloc(size); }
 static void double_free_later(void) {   /* not the block freed last */
   void *p = hak_malloc(32), *q = hak_malloc(32);
   hak_free(p);
   hak_free(q);
   hak_free(p);
+  allocate_on(32);
 }
-static void double_free_mid(void) { void *p = hak_malloc(5000), *q = hak_malloc(5000); hak_free(p); hak_free(q); hak_free(p); }
+static void double_free_mid(void) {
+  void *p = hak_malloc(5000), *q = hak_malloc(5000);
+  hak_free(p);
+  hak_free(q);
+  hak_free(p);
+  allocate_on(5000);
+}
 static void double_free_large(void) { void *p = hak_malloc(100 << 10); hak_free(p); hak_free(p); }
 static void double_free_huge(void) { void *p = hak_malloc(4 << 20); hak_free(p); hak_free(p); }
 static void *free_it(void *p) { hak_free(p); return NULL; }
@@ -51,6 +62,7 @@ static void double_free_other_thread(void) {   /* freed first by another thread:
   pthread_create(&t, NULL, free_it, p);
   pthread_join(t, NULL);
   hak_free(p);
+  allocate_on(64);
 }
 static void realloc_freed_small(void) { char *p = hak_malloc(40), *q = hak_malloc(40); hak_free(p); hak_free(q); hak_realloc(p, 80); }
 static void realloc_freed_large(void) { char *p = hak_malloc(100 << 10); hak_free(p); hak_realloc(p, 200 << 10); }
@@ -95,6 +107,7 @@ static void overflow_large(void) { char *p = hak_malloc(100000); p[100000] = 1; 
 #define INVALID "hakmem: free(): invalid pointer (not allocated by hakmem"
 #define INTERIOR "hakmem: free(): invalid pointer (interior"
 #define DOUBLE "hakmem: free(): double free of 0x"
+#define DOUBLE_LATER "hakmem: malloc(): double free (or a write after free) detected at block 0x"
 
 /* Each case: what the default build does, and what the debug build does.
  * The README's misuse catalogue is this table. */
@@ -110,9 +123,9 @@ static const struct { const char *name; misuse_fn fn; const char *dflt, *debug; 
   { "free of glibc's mapped block", free_glibc_mapping, INVALID, INVALID },
   { "double free (32 bytes)", double_free_small, DOUBLE, FF "double free: pointer 0x" },
   { "double free (16 bytes)", double_free_16, DOUBLE, FF "double free: pointer 0x" },
-  { "double free, not the last block freed", double_free_later, DOUBLE, FF "double free: pointer 0x" },
-  { "double free (mid, 5000 bytes)", double_free_mid, DOUBLE, FF "double free: pointer 0x" },
-  { "double free after a free by another thread", double_free_other_thread, DOUBLE, FF "double free: pointer 0x" },
+  { "double free, not the last block freed", double_free_later, DOUBLE_LATER, FF "double free: pointer 0x" },
+  { "double free (mid, 5000 bytes)", double_free_mid, DOUBLE_LATER, FF "double free: pointer 0x" },
+  { "double free after a free by another thread", double_free_other_thread, DOUBLE_LATER, FF "double free: pointer 0x" },
   { "double free (large)", double_free_large, DOUBLE, "hakmem: free(): invalid pointer (interior, or already freed)" },
   { "double free (huge)", double_free_huge, DOUBLE, "hakmem: free(): invalid pointer (interior, or already freed)" },
   { "realloc of a freed block", realloc_freed_small, "hakmem: realloc(): invalid pointer (interior, or already freed)", FF "block already freed: pointer 0x" },
