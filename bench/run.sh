@@ -88,13 +88,24 @@ selected() {   # selected NAME: ONLY is empty, or one of its words is a prefix o
 # Debian's redis-server is linked with jemalloc, so "jemalloc" is the
 # server as shipped; a preloaded allocator replaces its malloc and free.
 run_redis() {
-  local aname=$1 lib=$2 opt=$3 n=$4 port=$((21000 + RANDOM % 20000)) preload=
+  local aname=$1 lib=$2 opt=$3 n=$4 port preload= try i
   [ "$aname" = jemalloc ] || preload=$lib
-  env HAKMEM_STATS=1 ${preload:+LD_PRELOAD=$preload} $opt redis-server --port "$port" --bind 127.0.0.1 \
-    --save '' --appendonly no --daemonize no >"$tmp/redis.log" 2>&1 &
-  redis_pid=$!
-  local i
-  for i in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  # a port below Linux's ephemeral range (32768 up, where redis-benchmark's
+  # own connections linger in TIME_WAIT); another one if it is taken
+  for try in 1 2 3 4 5; do
+    port=$((20000 + RANDOM % 12000))
+    env HAKMEM_STATS=1 ${preload:+LD_PRELOAD=$preload} $opt redis-server --port "$port" --bind 127.0.0.1 \
+      --save '' --appendonly no --daemonize no >"$tmp/redis.log" 2>&1 &
+    redis_pid=$!
+    for i in $(seq 50); do
+      redis-cli -p "$port" ping >/dev/null 2>&1 && break
+      kill -0 "$redis_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$redis_pid" 2>/dev/null && break
+    wait "$redis_pid" || true
+    grep -q 'Address already in use' "$tmp/redis.log" || break
+  done
   local want=${aname%%+*}
   [ "$want" = jemalloc ] && want=libjemalloc || want=lib$want
   grep -q "$want" "/proc/$redis_pid/maps" || { echo "redis under $aname: $want not mapped" >&2; return 1; }
