@@ -27,8 +27,8 @@ mkdir -p "$results"
 # writes partial.*, so that it never replaces the figures of a full run
 base=latest
 [ -n "${ONLY:-}${VARIANTS:-}" ] || [ "${PEERS:-1}" = 0 ] || [ "$QUICK" = 1 ] && base=partial
-csv=$results/$base.csv
 tmp=$(mktemp -d)
+csv=$tmp/runs.csv   # copied to $results/$base.csv once the whole run succeeded
 redis_pid=
 trap '[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 
@@ -187,5 +187,6 @@ done
   awk -F, -v mode=md -f bench/summarize.awk "$csv"
 } >"$results/$base.md"
 awk -F, -v mode=svg -f bench/summarize.awk "$csv" >"$results/$base.svg"
+cp "$csv" "$results/$base.csv"
 cat "$results/$base.md"
-echo "raw runs: $csv; chart: $results/$base.svg"
+echo "raw runs: $results/$base.csv; chart: $results/$base.svg"
