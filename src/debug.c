@@ -48,6 +48,9 @@ void *debug_alloc(size_t size, size_t alignment, bool zero) {
   return p;
 }
 
+/* What a block found freed is called, by the function that was given it. */
+static const char *freed_what(const char *func) { return strcmp(func, "free") == 0 ? "double free" : "block already freed"; }
+
 /* Checks p (not NULL); returns its requested size and, if trailer is not
  * NULL, where its trailer is. */
 static size_t check(void *p, const char *func, uint64_t **trailer) {
@@ -64,14 +67,14 @@ static size_t check(void *p, const char *func, uint64_t **trailer) {
         hak_fail_check("slab class does not match its metadata", p, m->cls);
       cls = m->cls;
       if (slab_block_valid(m, p) && block_freed(p))
-        hak_fail_check(strcmp(func, "free") == 0 ? "double free" : "block already freed", p, cls);
+        hak_fail_check(freed_what(func), p, cls);
     }
   }
   size_t usable = hak_block_size(p, e);
   if (usable == 0) hak_fatal_pointer(func, "invalid pointer (interior, or already freed)", p);
   uint64_t *tp = trailer_of(p, usable), t = *tp;
   if (trailer != NULL) *trailer = tp;
-  if (t == TRAILER_FREED) hak_fail_check(strcmp(func, "free") == 0 ? "double free" : "block already freed", p, cls);
+  if (t == TRAILER_FREED) hak_fail_check(freed_what(func), p, cls);
   size_t size = (size_t)(t >> 16);
   if ((t & 0xff) != TRAILER_TAG || size + EXTRA > usable || ((t >> 8) & 0xff) != class_code(p, e))
     hak_fail_check("block trailer overwritten (buffer overflow, or not a live block)", p, cls);

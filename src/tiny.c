@@ -403,12 +403,7 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
     c->room -= n;
   }
   errno = saved;
-  void *p = c->head;
-  c->head = link_next(p);
-  mark_move(p, hak_free_key, 0);
-  c->room++;
-  c->allocs++;
-  return p;
+  return hak_alloc_class(cls);   /* the fast path's pop, now that the cache has blocks (h is this thread's heap) */
 }
 
 void tiny_free_slow(heap_t *h, slab_meta_t *m, void *p) {
