@@ -52,17 +52,22 @@ void huge_cache_expire(uint64_t now, bool all) {
   while (n > 0) unmap_mapping(gone[--n]);
 }
 
-/* A cached mapping of at least map_size bytes and at most twice that;
- * NULL if none. */
+/* The smallest cached mapping of at least map_size bytes (newest first
+ * among equals); NULL if none.  A much longer one serves too: its tail is
+ * unmapped (huge_realloc), and the pages it keeps are already resident,
+ * where a fresh mapping would fault every page in again (a program whose
+ * tables double in size frees the smaller ones and asks for them again in
+ * its next round: CPython's dicts). */
 static huge_hdr_t *cache_find(size_t map_size) {
   if (atomic_load_explicit(&cache_count, memory_order_relaxed) == 0) return NULL;
   huge_hdr_t *h = NULL;
   pthread_mutex_lock(&cache_lock);
-  unsigned n = atomic_load_explicit(&cache_count, memory_order_relaxed);
+  unsigned n = atomic_load_explicit(&cache_count, memory_order_relaxed), best = n;
   for (unsigned i = n; i-- > 0;) {
     size_t have = cache[i].h->map_size;
-    if (have >= map_size && have / 2 <= map_size) { h = cache_take(i); break; }
+    if (have >= map_size && (best == n || have < cache[best].h->map_size)) best = i;
   }
+  if (best != n) h = cache_take(best);
   pthread_mutex_unlock(&cache_lock);
   return h;
 }

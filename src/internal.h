@@ -276,6 +276,7 @@ typedef struct heap {
   struct { void *p; uint32_t pages; } runs[RUN_CACHE_SLOTS];   /* large runs freed here, oldest first */
   struct { void *head; uint32_t count; } foreign[NUM_CLASSES];   /* blocks of others' slabs freed here, for the spill queue */
   uint8_t         flushes_since_refill[NUM_CLASSES];   /* drives the mid classes' cache bounds (tiny.c) */
+  unsigned        drained_epoch;                       /* the last pool_shrink_epoch whose drain this heap did */
   uint32_t        run_count, run_pages;
   /* Held by the owner thread across its slow paths (refill, flush, sweep),
    * uncontended but for fork: the prepare handler takes every heap's, so a
@@ -342,6 +343,8 @@ void     spill_fork_child(void);
 slab_meta_t *pool_acquire_slab(unsigned cls, heap_t *owner);   /* NULL: out of memory */
 void         pool_release_slab(slab_meta_t *m);
 bool         pool_trim(void);                   /* unmap cached empty SuperSlabs */
+unsigned     pool_shrink_epoch(void);           /* nonzero while most free pages are dirty: thread caches drain */
+void         pool_purge_tick(void);             /* purges what is due, if anything is */
 typedef struct pool_usage {
   size_t slabs, class_slabs[NUM_CLASSES];   /* slabs serving a class */
   size_t large_runs, large_bytes;           /* large runs handed out */

@@ -87,9 +87,12 @@ void os_purge(void *p, size_t size) {
   errno = saved;
 }
 
+/* The purge clock, read on slow paths: the coarse clock (one tick, about
+ * 4 ms, is plenty for delays of hundreds of ms) costs 7 ns here against
+ * 40 for the precise one. */
 uint64_t os_now_ms(void) {
   struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
   return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
 }
 

@@ -383,7 +383,9 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
     }
   }
   tcache_t *c = &h->cache[cls];
+  pool_purge_tick();
   if (c->head == NULL) {
+    if (c->cap == 0) cap_set(c, class_cap(cls));   /* drained while the process shrank */
     cap_grow(h, c, cls);
     uint32_t n = 0;
     if (hak_options[OPT_BG_SPILL]) {
@@ -409,6 +411,33 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
 void tiny_free_slow(heap_t *h, slab_meta_t *m, void *p) {
   tcache_t *c = &h->cache[m->cls];
   if (p == c->head) hak_fatal_pointer("free", "double free of", p);
+  unsigned epoch;
+  if (c->room == 0 && (epoch = pool_shrink_epoch()) != 0) {
+    /* Most free memory is waiting to be purged: every cache of this heap
+     * empties, once per shrinking period, and a class stays empty (bound
+     * 0) until it allocates again, so that the thread's next allocation
+     * takes a slow path and reads the purge clock even after it went idle
+     * (bench_fragment's last malloc). */
+    h->counters.flushes++;
+    pthread_mutex_lock(&h->lock);
+    if (h->drained_epoch != epoch) {
+      h->drained_epoch = epoch;
+      for (unsigned cls = 0; cls < NUM_CLASSES; cls++) {
+        tcache_t *d = &h->cache[cls];
+        void *chain = cache_detach(d, 0);
+        cap_set(d, 0);
+        heap_give(h, chain, true);
+      }
+    }
+    link_put(p, NULL);
+    heap_give(h, p, true);
+    c->frees++;
+    pthread_mutex_unlock(&h->lock);
+    large_heap_flush(h);
+    pool_purge_tick();
+    return;
+  }
+  if (c->cap == 0) cap_set(c, class_cap(m->cls));   /* drained while the process shrank; it no longer does */
   if (c->room == 0) {
     h->counters.flushes++;
     uint32_t cap = cap_after_flush(h, c, m->cls);

@@ -336,6 +336,15 @@ static void test_huge(void) {
   int same = 1;
   for (size_t i = 0; i < (4 << 20); i += 4096) same &= g[i] == (char)(i >> 12);
   CHECK(same);
+  /* a much longer cached mapping serves a small request: its tail goes */
+  char *big = hak_malloc(20 << 20);
+  memset(big, 5, 4 << 20);
+  hak_free(big);
+  char *small = hak_malloc(3 << 20);
+  CHECK(small == big && atomic_load(&hak_global.huge_reused) == reused + 2);
+  CHECK(hak_malloc_usable_size(small) < (4 << 20));
+  CHECK(registry_lookup(big + (8 << 20)) == 0);   /* the tail is unmapped */
+  hak_free(small);
   hak_free(g);
   CHECK(registry_lookup(g) != 0);          /* cached */
   usleep(150 * 1000);
@@ -344,6 +353,44 @@ static void test_huge(void) {
   hak_free(t);
   hak_malloc_trim(0);
   CHECK(registry_lookup(t) == 0);
+  hak_options[OPT_PURGE_DELAY_MS] = saved_delay;
+}
+
+static void test_drain_on_shrink(void) {
+  /* A thread that frees most of the memory empties its caches, so that one
+   * malloc after an idle delay, of a class it had cached, reads the purge
+   * clock and gives the pages back; nothing is purged before the delay. */
+  long saved_delay = hak_options[OPT_PURGE_DELAY_MS];
+  hak_options[OPT_PURGE_DELAY_MS] = 100;
+  hak_malloc_trim(0);
+  enum { N = 48 << 10 };   /* 48 MiB of 1 KiB blocks: over the 32 MiB floor */
+  static void *b[N];
+  for (int i = 0; i < N; i++) {
+    b[i] = hak_malloc(1024);
+    memset(b[i], 1, 1024);
+  }
+  void *small = hak_malloc(64);
+  hak_free(small);   /* the 64-byte class now has a block cached */
+  long touched = rss_kb();
+  size_t purged = atomic_load(&hak_global.pages_purged), mapped = atomic_load(&hak_global.mapped);
+  for (int i = 0; i < N; i++) hak_free(b[i]);
+  CHECK(pool_shrink_epoch() != 0);
+  heap_t *h = hak_tls_heap;
+  unsigned c64 = size_class(64);
+  CHECK(h->cache[c64].head == NULL && h->cache[c64].cap == 0);   /* drained, not only the class that overflowed */
+  CHECK(atomic_load(&hak_global.pages_purged) == purged && atomic_load(&hak_global.mapped) == mapped);   /* not at once */
+  CHECK(rss_kb() > touched - 4096);
+  CHECK(hak_verify() == 0);
+  usleep(150 * 1000);
+  void *p = hak_malloc(64);
+  /* purged, or unmapped with their wholly free SuperSlab */
+  size_t gone = (atomic_load(&hak_global.pages_purged) - purged) * 4096 + (mapped - atomic_load(&hak_global.mapped));
+  CHECK(gone >= (40u << 20));
+  long after = rss_kb();
+  if (after >= touched - (32 << 10)) fprintf(stderr, "rss: touched %ld KB, after the idle malloc %ld KB\n", touched, after);
+  CHECK(after < touched - (32 << 10));
+  CHECK(h->cache[c64].cap != 0);   /* the class caches again once it allocates */
+  hak_free(p);
   hak_options[OPT_PURGE_DELAY_MS] = saved_delay;
 }
 
@@ -447,6 +494,8 @@ int main(void) {
   test_large_purge();
   CHECK(hak_verify() == 0);
   test_huge();
+  CHECK(hak_verify() == 0);
+  test_drain_on_shrink();
   CHECK(hak_verify() == 0);
   test_thread_churn();
   CHECK(hak_verify() == 0);
