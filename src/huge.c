@@ -179,8 +179,8 @@ void *huge_realloc(huge_hdr_t *h, size_t size) {
     h->user = dest + offset;
   }
   h->map_size = new_map;
+  stats_unmapped(old_map);   /* first: a shrink must not raise the peak */
   stats_mapped(new_map);
-  stats_unmapped(old_map);
   atomic_fetch_add_explicit(&hak_global.huge_bytes, new_map, memory_order_relaxed);
   atomic_fetch_sub_explicit(&hak_global.huge_bytes, old_map, memory_order_relaxed);
   return h->user;

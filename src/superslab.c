@@ -232,6 +232,8 @@ static void superslab_unmap(superslab_t *ss) {
   atomic_fetch_sub_explicit(&hak_global.superslabs, 1, memory_order_relaxed);
 }
 
+static void shrink_check(void);
+
 /* Gives ss's dirty pages back; a wholly free ss beyond the EMPTY_SS_KEPT
  * kept goes back to the OS whole. */
 static void purge_superslab(superslab_t *ss) {
@@ -265,14 +267,20 @@ static void purge_expired(uint64_t now, uint64_t delay_ms) {
       list_push(L_DIRTY, ss, true);
     }
   }
+  shrink_check();
 }
 
-/* Follows the dirty and used page counts (pool_shrink_epoch). */
+/* Follows the dirty and used page counts (pool_shrink_epoch): a period
+ * starts when dirty pages outnumber those in use (and DIRTY_FLOOR), and
+ * ends only when they fall below half of them (or the floor), so that a
+ * process hovering near the line does not drain its caches again and
+ * again. */
 static void shrink_check(void) {
-  bool now = dirty_pages > DIRTY_FLOOR && dirty_pages > used_pages;
   unsigned e = atomic_load_explicit(&shrink_epoch, memory_order_relaxed);
-  if (now && e == 0) atomic_store_explicit(&shrink_epoch, ++shrink_periods ? shrink_periods : ++shrink_periods, memory_order_relaxed);
-  else if (!now && e != 0) atomic_store_explicit(&shrink_epoch, 0, memory_order_relaxed);
+  if (e == 0 && dirty_pages > DIRTY_FLOOR && dirty_pages > used_pages)
+    atomic_store_explicit(&shrink_epoch, ++shrink_periods ? shrink_periods : ++shrink_periods, memory_order_relaxed);
+  else if (e != 0 && (dirty_pages <= DIRTY_FLOOR || dirty_pages < used_pages / 2))
+    atomic_store_explicit(&shrink_epoch, 0, memory_order_relaxed);
 }
 
 unsigned pool_shrink_epoch(void) { return atomic_load_explicit(&shrink_epoch, memory_order_relaxed); }
@@ -326,10 +334,9 @@ static void pool_unlock(uint64_t now) {
 void pool_purge_tick(void) {
   uint64_t due = atomic_load_explicit(&purge_due, memory_order_relaxed);
   if (LIKELY(due == UINT64_MAX)) return;
-  uint64_t now = os_now_ms();
-  if (now < due) return;
+  if (os_now_ms() < due) return;
   pthread_mutex_lock(&pool_lock);
-  pool_unlock(now);
+  pool_unlock(os_now_ms());   /* read under the lock: a page freed meanwhile must not look older than now */
 }
 
 /* The fullest of the first BIN_SCAN SuperSlabs of list l (bins and avail

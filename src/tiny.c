@@ -329,7 +329,8 @@ static void *cache_detach(tcache_t *c, uint32_t keep) {
  * frees) put the bound back where it started and flush down to half of it,
  * so that a burst of frees does not leave blocks pinning slabs.  A refill
  * takes at most REFILL_BYTES: the cache fills by frees, not by refills.
- * The tiny classes keep their bound (64 KiB of blocks). */
+ * The tiny classes keep their bound (64 KiB of blocks).  Any class's bound
+ * is 0 while its thread has drained in a shrinking period (tiny_free_slow). */
 #define MID_CACHE_BYTES (2u << 20)
 #define REFILL_BYTES    (64u << 10)
 
@@ -408,36 +409,40 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
   return hak_alloc_class(cls);   /* the fast path's pop, now that the cache has blocks (h is this thread's heap) */
 }
 
+static void foreign_spill(heap_t *h, unsigned cls, bool recount);
+
 void tiny_free_slow(heap_t *h, slab_meta_t *m, void *p) {
   tcache_t *c = &h->cache[m->cls];
   if (p == c->head) hak_fatal_pointer("free", "double free of", p);
   unsigned epoch;
-  if (c->room == 0 && (epoch = pool_shrink_epoch()) != 0) {
+  if (c->room == 0 && h->state == HEAP_LIVE && (epoch = pool_shrink_epoch()) != 0 && (h->drained_epoch != epoch || c->cap == 0)) {
     /* Most free memory is waiting to be purged: every cache of this heap
      * empties, once per shrinking period, and a class stays empty (bound
-     * 0) until it allocates again, so that the thread's next allocation
-     * takes a slow path and reads the purge clock even after it went idle
-     * (bench_fragment's last malloc). */
-    h->counters.flushes++;
+     * 0: its frees go straight to the slabs) until it allocates again, so
+     * that the thread's next allocation takes a slow path and reads the
+     * purge clock even after it went idle (bench_fragment's last malloc). */
+    bool drain = h->drained_epoch != epoch;
     pthread_mutex_lock(&h->lock);
-    if (h->drained_epoch != epoch) {
+    if (drain) {
       h->drained_epoch = epoch;
+      h->counters.flushes++;
       for (unsigned cls = 0; cls < NUM_CLASSES; cls++) {
         tcache_t *d = &h->cache[cls];
         void *chain = cache_detach(d, 0);
         cap_set(d, 0);
         heap_give(h, chain, true);
+        foreign_spill(h, cls, false);   /* blocks gathered for other threads' slabs (spill queues) */
       }
     }
     link_put(p, NULL);
     heap_give(h, p, true);
     c->frees++;
     pthread_mutex_unlock(&h->lock);
-    large_heap_flush(h);
+    if (drain) large_heap_flush(h);
     pool_purge_tick();
     return;
   }
-  if (c->cap == 0) cap_set(c, class_cap(m->cls));   /* drained while the process shrank; it no longer does */
+  if (c->cap == 0 && h->state == HEAP_LIVE) cap_set(c, class_cap(m->cls));   /* drained while the process shrank; it no longer does */
   if (c->room == 0) {
     h->counters.flushes++;
     uint32_t cap = cap_after_flush(h, c, m->cls);
@@ -516,7 +521,8 @@ void tiny_free_remote(heap_t *h, slab_meta_t *m, void *p) {
     link_put(p, h->foreign[cls].head);
     h->foreign[cls].head = p;
     uint32_t n = ++h->foreign[cls].count;
-    if (n >= (uint32_t)hak_options[OPT_BG_TARGET] || n >= h->cache[cls].cap) foreign_spill(h, cls, false);
+    uint32_t cap = h->cache[cls].cap ? h->cache[cls].cap : class_cap(cls);   /* 0 while drained */
+    if (n >= (uint32_t)hak_options[OPT_BG_TARGET] || n >= cap) foreign_spill(h, cls, false);
     return;
   }
   push_remote(m, p);
