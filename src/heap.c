@@ -99,7 +99,8 @@ static void counters_add(heap_counters_t *out, const heap_t *h) {
   for (size_t i = 0; i < sizeof *out / sizeof(size_t); i++) o[i] += c[i];
   for (unsigned i = 0; i < NUM_CLASSES; i++) {
     out->allocs[i] += h->cache[i].allocs;
-    out->frees[i] += h->cache[i].frees + h->counters.remote[i];
+    const tcache_t *c = &h->cache[i];
+    out->frees[i] += c->allocs + (c->cap - c->room) - (size_t)c->moved + h->counters.remote[i];
   }
 }
 

@@ -314,8 +314,9 @@ static void *cache_detach(tcache_t *c, uint32_t keep) {
     chain = link_next(last);
     link_put(last, NULL);
   }
-  uint32_t count = c->cap - c->room;
-  c->room = c->cap - (keep < count ? keep : count);
+  uint32_t count = c->cap - c->room, left = keep < count ? keep : count;
+  c->room = c->cap - left;
+  c->moved -= count - left;
   return chain;
 }
 
@@ -404,6 +405,7 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
       h->counters.refills++;
     }
     c->room -= n;
+    c->moved += n;
   }
   errno = saved;
   return hak_alloc_class(cls);   /* the fast path's pop, now that the cache has blocks (h is this thread's heap) */
@@ -414,6 +416,7 @@ static void foreign_spill(heap_t *h, unsigned cls, bool recount);
 void tiny_free_slow(heap_t *h, slab_meta_t *m, void *p) {
   tcache_t *c = &h->cache[m->cls];
   if (p == c->head) hak_fatal_pointer("free", "double free of", p);
+  c->room++;   /* the fast path took one it did not have */
   unsigned epoch;
   if (c->room == 0 && h->state == HEAP_LIVE && (epoch = pool_shrink_epoch()) != 0 && (h->drained_epoch != epoch || c->cap == 0)) {
     /* Most free memory is waiting to be purged: every cache of this heap
@@ -436,7 +439,7 @@ void tiny_free_slow(heap_t *h, slab_meta_t *m, void *p) {
     }
     link_put(p, NULL);
     heap_give(h, p, true);
-    c->frees++;
+    c->moved--;   /* freed, and past the cache */
     pthread_mutex_unlock(&h->lock);
     if (drain) large_heap_flush(h);
     pool_purge_tick();
@@ -454,7 +457,6 @@ void tiny_free_slow(heap_t *h, slab_meta_t *m, void *p) {
   link_put(p, c->head);
   c->head = p;
   c->room--;
-  c->frees++;
 }
 
 /* The free of a block whose slab is an orphan, under the orphan lock;
