@@ -91,7 +91,12 @@ heap_t *heap_for_thread(void) {
 static heap_counters_t retired;   /* totals of the heaps whose threads exited (heaps_lock) */
 
 /* Adds heap h's counters, its caches' included, to *out (for a live heap,
- * a racy snapshot: see heap_counters_sum). */
+ * a racy snapshot: see heap_counters_sum).  A class's frees are derived
+ * from four words that the owner's slow paths update one after another
+ * (allocations + blocks cached - blocks moved in by refills and out by
+ * flushes), so a snapshot taken while that thread refills or flushes may
+ * be off by up to a cache's worth of blocks; at rest, and for threads that
+ * exited, it is exact (the tests read it at rest). */
 __attribute__((no_sanitize("thread")))
 static void counters_add(heap_counters_t *out, const heap_t *h) {
   const size_t *c = (const size_t *)&h->counters;

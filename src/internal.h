@@ -524,7 +524,8 @@ static ALWAYS_INLINE void *hak_alloc_inline(size_t size) {
  * the borrow, where the compiler's load, test, branch, decrement and store
  * cost 3 instructions more per free. */
 static ALWAYS_INLINE bool room_take(uint32_t *room) {
-#if defined(__x86_64__) && defined(__GNUC__) && (__GNUC__ >= 11 || defined(__clang__))
+/* asm goto with an output operand: GCC 11, clang 11 (clang reports __GNUC__ 4) */
+#if defined(__x86_64__) && ((defined(__clang__) && __clang_major__ >= 11) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 11))
   __asm__ goto("subl $1, %0\n\tjb %l[none]" : "+m"(*room) : : "cc" : none);
   return true;
 none:
