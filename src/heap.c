@@ -103,9 +103,9 @@ static void counters_add(heap_counters_t *out, const heap_t *h) {
   size_t *o = (size_t *)out;
   for (size_t i = 0; i < sizeof *out / sizeof(size_t); i++) o[i] += c[i];
   for (unsigned i = 0; i < NUM_CLASSES; i++) {
-    out->allocs[i] += h->cache[i].allocs;
-    const tcache_t *c = &h->cache[i];
-    out->frees[i] += c->allocs + (c->cap - c->room) - (size_t)c->moved + h->counters.remote[i];
+    const tcache_t *tc = &h->cache[i];
+    out->allocs[i] += tc->allocs;
+    out->frees[i] += tc->allocs + (tc->cap - tc->room) - (size_t)tc->moved + h->counters.remote[i];
   }
 }
 

@@ -277,9 +277,10 @@ static void purge_expired(uint64_t now, uint64_t delay_ms) {
  * again. */
 static void shrink_check(void) {
   unsigned e = atomic_load_explicit(&shrink_epoch, memory_order_relaxed);
-  if (e == 0 && dirty_pages > DIRTY_FLOOR && dirty_pages > used_pages)
-    atomic_store_explicit(&shrink_epoch, ++shrink_periods ? shrink_periods : ++shrink_periods, memory_order_relaxed);
-  else if (e != 0 && (dirty_pages <= DIRTY_FLOOR || dirty_pages < used_pages / 2))
+  if (e == 0 && dirty_pages > DIRTY_FLOOR && dirty_pages > used_pages) {
+    if (++shrink_periods == 0) shrink_periods = 1;   /* 0 means "not shrinking" */
+    atomic_store_explicit(&shrink_epoch, shrink_periods, memory_order_relaxed);
+  } else if (e != 0 && (dirty_pages <= DIRTY_FLOOR || dirty_pages < used_pages / 2))
     atomic_store_explicit(&shrink_epoch, 0, memory_order_relaxed);
 }
 
@@ -320,10 +321,14 @@ static void pages_give(superslab_t *ss, unsigned start, unsigned n, uint64_t now
 
 /* Every pool operation ends here: the purge clock (of the huge tier's
  * cached mappings too), then the lock. */
+static void purge_due_update(void) {
+  atomic_store_explicit(&purge_due, dirty.head != NULL ? dirty.head->purge_at : UINT64_MAX, memory_order_relaxed);
+}
+
 static void pool_unlock(uint64_t now) {
   uint64_t delay = (uint64_t)hak_options[OPT_PURGE_DELAY_MS];
   purge_expired(now, delay);
-  atomic_store_explicit(&purge_due, dirty.head != NULL ? dirty.head->purge_at : UINT64_MAX, memory_order_relaxed);
+  purge_due_update();
   pthread_mutex_unlock(&pool_lock);
   huge_cache_expire(now, false);
 }
@@ -477,7 +482,7 @@ bool pool_trim(void) {
   }
   if (dirty.head != NULL) released = true;
   purge_expired(UINT64_MAX, 0);   /* malloc_trim: everything free goes back now */
-  atomic_store_explicit(&purge_due, UINT64_MAX, memory_order_relaxed);
+  purge_due_update();
   pthread_mutex_unlock(&pool_lock);
   huge_cache_expire(0, true);
   return released;

@@ -413,36 +413,41 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
 
 static void foreign_spill(heap_t *h, unsigned cls, bool recount);
 
+/* Most free memory is waiting to be purged (pool_shrink_epoch): every
+ * cache of heap h empties, once per shrinking period, and a class stays
+ * empty (bound 0: its frees go straight to the slabs) until it allocates
+ * again, so that the thread's next allocation takes a slow path and reads
+ * the purge clock even after it went idle (bench_fragment's last malloc).
+ * Frees p, of class cache c, past the cache. */
+static void free_draining(heap_t *h, tcache_t *c, void *p, unsigned epoch) {
+  bool drain = h->drained_epoch != epoch;
+  pthread_mutex_lock(&h->lock);
+  if (drain) {
+    h->drained_epoch = epoch;
+    h->counters.flushes++;
+    for (unsigned cls = 0; cls < NUM_CLASSES; cls++) {
+      tcache_t *d = &h->cache[cls];
+      void *chain = cache_detach(d, 0);
+      cap_set(d, 0);
+      heap_give(h, chain, true);
+      foreign_spill(h, cls, false);   /* blocks gathered for other threads' slabs (spill queues) */
+    }
+  }
+  link_put(p, NULL);
+  heap_give(h, p, true);
+  c->moved--;   /* freed, and past the cache */
+  pthread_mutex_unlock(&h->lock);
+  if (drain) large_heap_flush(h);
+  pool_purge_tick();
+}
+
 void tiny_free_slow(heap_t *h, slab_meta_t *m, void *p) {
   tcache_t *c = &h->cache[m->cls];
   if (p == c->head) hak_fatal_pointer("free", "double free of", p);
   c->room++;   /* the fast path took one it did not have */
   unsigned epoch;
   if (c->room == 0 && h->state == HEAP_LIVE && (epoch = pool_shrink_epoch()) != 0 && (h->drained_epoch != epoch || c->cap == 0)) {
-    /* Most free memory is waiting to be purged: every cache of this heap
-     * empties, once per shrinking period, and a class stays empty (bound
-     * 0: its frees go straight to the slabs) until it allocates again, so
-     * that the thread's next allocation takes a slow path and reads the
-     * purge clock even after it went idle (bench_fragment's last malloc). */
-    bool drain = h->drained_epoch != epoch;
-    pthread_mutex_lock(&h->lock);
-    if (drain) {
-      h->drained_epoch = epoch;
-      h->counters.flushes++;
-      for (unsigned cls = 0; cls < NUM_CLASSES; cls++) {
-        tcache_t *d = &h->cache[cls];
-        void *chain = cache_detach(d, 0);
-        cap_set(d, 0);
-        heap_give(h, chain, true);
-        foreign_spill(h, cls, false);   /* blocks gathered for other threads' slabs (spill queues) */
-      }
-    }
-    link_put(p, NULL);
-    heap_give(h, p, true);
-    c->moved--;   /* freed, and past the cache */
-    pthread_mutex_unlock(&h->lock);
-    if (drain) large_heap_flush(h);
-    pool_purge_tick();
+    free_draining(h, c, p, epoch);
     return;
   }
   if (c->cap == 0 && h->state == HEAP_LIVE) cap_set(c, class_cap(m->cls));   /* drained while the process shrank; it no longer does */
