@@ -58,6 +58,7 @@
 #define MAX_AGE       8             /* delays */
 
 enum { L_AVAIL, L_BIN, L_DIRTY };
+#define FILED_WHOLE (1u << SS_LISTS)   /* in lists: filed as wholly free (at the tails) */
 typedef struct { superslab_t *head, *tail; } ss_list_t;
 
 static pthread_mutex_t pool_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;   /* held briefly: spin before sleeping */
@@ -147,13 +148,21 @@ static unsigned next_run(const uint64_t *map, unsigned from, unsigned *start) {
 }
 
 /* Longest free run of ss; with want > 0, *best is the start of the
- * shortest free run of at least want pages (best fit). */
-static unsigned scan_free(const superslab_t *ss, unsigned want, unsigned *best) {
-  unsigned longest = 0, best_len = ~0u, start, len;
+ * shortest free run of at least want pages (best fit; untouched if none)
+ * and *rest the longest of the other runs. */
+static unsigned scan_free(const superslab_t *ss, unsigned want, unsigned *best, unsigned *rest) {
+  unsigned longest = 0, best_len = ~0u, start, len, other = 0;
   for (unsigned p = 0; (len = next_run(ss->free_map, p, &start)) != 0; p = start + len) {
     if (len > longest) longest = len;
-    if (want != 0 && len >= want && len < best_len) { best_len = len; *best = start; }
+    if (want != 0 && len >= want && len < best_len) {
+      if (best_len != ~0u && best_len > other) other = best_len;
+      best_len = len;
+      *best = start;
+    } else if (len > other) {
+      other = len;
+    }
   }
+  if (rest != NULL) *rest = other;
   return longest;
 }
 
@@ -185,7 +194,12 @@ static unsigned run_around(const uint64_t *map, unsigned pos) {
 
 /* Files ss by what derives from its free bitmap after pages [start,
  * start + n) changed: the wholly free slabs among them, and max_run
- * (passed in, computed by the caller from the run it changed). */
+ * (passed in, computed by the caller from the run it changed).  ss moves
+ * on a list only when its place there changes (joins or leaves it, changes
+ * bin, becomes wholly free or stops being so): a move writes the headers
+ * of its neighbours, cache misses under the pool lock on every run freed
+ * or taken (bench_mid_large_mt: a third of its instructions were pool
+ * work under the lock, and the other thread slept on it). */
 static void ss_refile(superslab_t *ss, unsigned start, unsigned n, unsigned max_run) {
   for (unsigned i = start / PAGES_PER_SLAB; i <= (start + n - 1) / PAGES_PER_SLAB; i++) {
     if (((ss->free_map[i / 4] >> ((i % 4) * 16)) & 0xffff) == 0xffff) ss->free_mask |= 1u << i;
@@ -193,13 +207,20 @@ static void ss_refile(superslab_t *ss, unsigned start, unsigned n, unsigned max_
   }
   ss->max_run = (uint16_t)max_run;
   bool whole = ss->free_pages == USABLE_PAGES;
-  list_remove(L_AVAIL, ss);
-  if (ss->free_mask != 0) list_push(L_AVAIL, ss, whole);
-  list_remove(L_BIN, ss);
-  if (ss->max_run != 0) {
-    ss->bin = (uint8_t)(31 - __builtin_clz(ss->max_run));
-    list_push(L_BIN, ss, whole);
+  bool whole_changed = whole != !!(ss->lists & FILED_WHOLE);
+  if (whole_changed || (ss->free_mask != 0) != !!(ss->lists & (1u << L_AVAIL))) {
+    list_remove(L_AVAIL, ss);
+    if (ss->free_mask != 0) list_push(L_AVAIL, ss, whole);
   }
+  unsigned bin = max_run != 0 ? 31 - (unsigned)__builtin_clz(max_run) : BINS;
+  if (whole_changed || bin != (ss->lists & (1u << L_BIN) ? ss->bin : BINS)) {
+    list_remove(L_BIN, ss);
+    if (bin != BINS) {
+      ss->bin = (uint8_t)bin;
+      list_push(L_BIN, ss, whole);
+    }
+  }
+  ss->lists = (uint8_t)(whole ? ss->lists | FILED_WHOLE : ss->lists & ~FILED_WHOLE);
 }
 
 static superslab_t *superslab_map(void) {
@@ -286,17 +307,20 @@ static void shrink_check(void) {
 
 unsigned pool_shrink_epoch(void) { return atomic_load_explicit(&shrink_epoch, memory_order_relaxed); }
 
-/* Pages [start, start + n) of ss, all free, are handed out. */
-static void pages_take(superslab_t *ss, unsigned start, unsigned n) {
+/* Pages [start, start + n) of ss, all free, are handed out; max_after:
+ * ss's longest free run afterwards, or NO_MAX for "find it". */
+#define NO_MAX (~0u)
+static void pages_take(superslab_t *ss, unsigned start, unsigned n, unsigned max_after) {
   if (ss->free_pages == USABLE_PAGES) empty_count--;
   dirty_pages -= bits_count(ss->dirty_map, start, n);
   used_pages += n;
-  bool was_longest = run_around(ss->free_map, start) == ss->max_run;
+  bool was_longest = max_after == NO_MAX && run_around(ss->free_map, start) == ss->max_run;
   bits_assign(ss->free_map, start, n, false);
   bits_assign(ss->dirty_map, start, n, false);
   ss->free_pages = (uint16_t)(ss->free_pages - n);
   if (map_empty(ss->dirty_map)) list_remove(L_DIRTY, ss);
-  ss_refile(ss, start, n, was_longest ? scan_free(ss, 0, NULL) : ss->max_run);
+  if (max_after == NO_MAX) max_after = was_longest ? scan_free(ss, 0, NULL, NULL) : ss->max_run;
+  ss_refile(ss, start, n, max_after);
   shrink_check();
 }
 
@@ -381,7 +405,7 @@ slab_meta_t *pool_acquire_slab(unsigned cls, heap_t *owner) {
     return NULL;
   }
   unsigned idx = (unsigned)__builtin_ctz(ss->free_mask);
-  pages_take(ss, idx * PAGES_PER_SLAB, PAGES_PER_SLAB);
+  pages_take(ss, idx * PAGES_PER_SLAB, PAGES_PER_SLAB, NO_MAX);
   slab_init(&ss->slabs[idx], cls, owner);
   class_slabs[cls]++;
   pool_unlock(os_now_ms());
@@ -419,9 +443,10 @@ void *pool_alloc_run(unsigned n) {
     pthread_mutex_unlock(&pool_lock);
     return NULL;
   }
-  unsigned start = 0;
-  scan_free(ss, n, &start);
-  pages_take(ss, start, n);
+  unsigned start = 0, rest, len;
+  scan_free(ss, n, &start, &rest);
+  len = run_around(ss->free_map, start);
+  pages_take(ss, start, n, len - n > rest ? len - n : rest);
   ss->run[start] = (uint16_t)(n | RUN_LIVE);
   large_runs++;
   large_pages += n;
@@ -460,7 +485,7 @@ bool pool_resize_run(superslab_t *ss, unsigned page, unsigned n) {
     pages_give(ss, page + n, old - n, now);   /* cannot empty ss: the run stays */
   } else if (n > old) {
     ok = page + n <= PAGES_PER_SS && bits_count(ss->free_map, page + old, n - old) == n - old;
-    if (ok) pages_take(ss, page + old, n - old);
+    if (ok) pages_take(ss, page + old, n - old, NO_MAX);
   }
   if (ok) {
     ss->run[page] = (uint16_t)(n | RUN_LIVE);
@@ -524,7 +549,7 @@ void pool_verify_ss(superslab_t *ss, pool_totals_t *t) {
   if (free_count != ss->free_pages) verify_fail("SuperSlab free page count", ss);
   for (unsigned w = 0; w < MAP_WORDS; w++)
     if (ss->dirty_map[w] & ~ss->free_map[w]) verify_fail("SuperSlab page dirty but not free", ss);
-  if (scan_free(ss, 0, NULL) != ss->max_run) verify_fail("SuperSlab longest free run", ss);
+  if (scan_free(ss, 0, NULL, NULL) != ss->max_run) verify_fail("SuperSlab longest free run", ss);
   for (unsigned i = SLAB_FIRST; i < SLABS_PER_SS; i++) {
     bool whole = bits_count(ss->free_map, i * PAGES_PER_SLAB, PAGES_PER_SLAB) == PAGES_PER_SLAB;
     if (whole != !!(ss->free_mask & (1u << i))) verify_fail("SuperSlab free slab mask", &ss->slabs[i]);
