@@ -142,6 +142,13 @@ static uint32_t collect_remote(slab_meta_t *m) {
   return n;
 }
 
+/* Fresh blocks carved per refill: at most a page's worth (at least one
+ * block).  Carving writes each block's link and mark, so a larger batch
+ * touches pages that a program using a class lightly never needs: a short
+ * process (a compiler pass) or a short-lived thread that takes one or two
+ * blocks of many classes paid a page fault (18 us here) per page carved. */
+#define CARVE_BYTES PAGE_SIZE_
+
 /* Takes up to want blocks from m onto the chain *head. */
 static uint32_t take_blocks(slab_meta_t *m, uint32_t want, void **head) {
   void *h = *head;
@@ -157,8 +164,9 @@ static uint32_t take_blocks(slab_meta_t *m, uint32_t want, void **head) {
   uint32_t capacity = slab_capacity(m);
   if (n < want && m->carved < capacity) {
     uint32_t bs = hak_class_size[m->cls];
-    uint32_t k = capacity - m->carved;
+    uint32_t k = capacity - m->carved, most = bs < CARVE_BYTES ? CARVE_BYTES / bs : 1;
     if (k > want - n) k = want - n;
+    if (k > most) k = most;
     uint8_t *p = slab_start(m) + (size_t)m->carved * bs;
     for (uint32_t i = 0; i < k; i++, p += bs) {
       ((uintptr_t *)p)[1] = hak_free_key;
@@ -262,6 +270,7 @@ static uint32_t heap_take(heap_t *h, unsigned cls, uint32_t want, void **out) {
     }
     n += take_blocks(m, want - n, out);
     if (n == want) break;
+    if (m->carved < slab_capacity(m)) break;   /* carving stopped at CARVE_BYTES: enough for now */
     if (atomic_load_explicit(&m->remote, memory_order_relaxed) != NULL) {
       h->counters.remote_collected += collect_remote(m);
       continue;
