@@ -172,14 +172,18 @@ void registry_clear(void *base, size_t size);
 /* ----------------------------------------------------- free-list links */
 
 /* Free small blocks are chained through their first word.  The link is
- * stored as next ^ (the link's own address >> 12), as glibc's safe-linking
- * does (since 2.32): a write after free that plants an address cannot make
- * malloc return it without knowing where the block lies, and the decoded
- * link must be 16-byte aligned (or, on a slab's own lists, a block of that
- * slab), so most stray writes are caught.  NULL is stored encoded too: a
- * zeroed word is not an end of list. */
-static inline void *link_get(const void *p) { return (void *)(*(const uintptr_t *)p ^ ((uintptr_t)p >> PAGE_SHIFT)); }
-static inline void link_put(void *p, const void *next) { *(uintptr_t *)p = (uintptr_t)next ^ ((uintptr_t)p >> PAGE_SHIFT); }
+ * stored as next ^ (the link's own address >> LINK_SHIFT), as glibc's
+ * safe-linking does (since 2.32): a write after free that plants an
+ * address cannot make malloc return it without knowing where the block
+ * lies, and the decoded link must be 16-byte aligned (or, on a slab's own
+ * lists, a block of that slab), so most stray writes are caught.  NULL is
+ * stored encoded too: a zeroed word is not an end of list.  The shift is 8,
+ * not glibc's 12: with 12, every block in the first page of a slab (bits 12
+ * to 15 of its address zero) masks the low 4 bits with zeros, so that an
+ * aligned address planted there passed the alignment check every time. */
+#define LINK_SHIFT 8
+static inline void *link_get(const void *p) { return (void *)(*(const uintptr_t *)p ^ ((uintptr_t)p >> LINK_SHIFT)); }
+static inline void link_put(void *p, const void *next) { *(uintptr_t *)p = (uintptr_t)next ^ ((uintptr_t)p >> LINK_SHIFT); }
 __attribute__((noreturn, cold)) void hak_fatal_link(const void *p);   /* p's link decoded to garbage */
 static inline void *link_next(const void *p) {   /* link_get, checked for alignment */
   void *next = link_get(p);
