@@ -45,7 +45,7 @@ _Atomic bool hak_multithreaded;                 /* a thread other than the first
  * links), NULL-ended; its first block's second word links the stack and
  * holds the count, encoded like a link. */
 static uintptr_t *link_of(void *b) { return (uintptr_t *)b + 1; }
-static uintptr_t batch_word(void *b) { return *link_of(b) ^ ((uintptr_t)link_of(b) >> LINK_SHIFT); }
+static uintptr_t batch_word(void *b) { return *link_of(b) ^ link_mask(link_of(b)); }
 static void *batch_next(void *b) {
   void *next = (void *)(batch_word(b) & (((uintptr_t)1 << LINK_BITS) - 1));
   if (UNLIKELY((uintptr_t)next & (MIN_ALIGN - 1))) hak_fatal_link(b);
@@ -53,7 +53,7 @@ static void *batch_next(void *b) {
 }
 static uint32_t batch_count(void *b) { return (uint32_t)(batch_word(b) >> LINK_BITS); }
 static void batch_set(void *b, void *next, uint32_t count) {
-  *link_of(b) = ((uintptr_t)next | (uintptr_t)count << LINK_BITS) ^ ((uintptr_t)link_of(b) >> LINK_SHIFT);
+  *link_of(b) = ((uintptr_t)next | (uintptr_t)count << LINK_BITS) ^ link_mask(link_of(b));
 }
 
 static void push_stack(spill_queue_t *q, void *first, void *last) {

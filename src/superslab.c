@@ -368,13 +368,17 @@ void pool_purge_tick(void) {
   pool_unlock(os_now_ms());   /* read under the lock: a page freed meanwhile must not look older than now */
 }
 
-/* The fullest of the first BIN_SCAN SuperSlabs of list l (bins and avail
- * put wholly free ones last) with a free run of n pages: filling the
- * fullest lets the others drain and go back to the OS. */
-static superslab_t *fullest(unsigned which, superslab_t *ss, unsigned n) {
+/* The fullest of the first BIN_SCAN SuperSlabs of a list (bins and avail
+ * put wholly free ones last) with a free run of n pages, looking at most
+ * at visits of them: filling the fullest lets the others drain and go back
+ * to the OS.  Members of the request's own bin may be too short. */
+static superslab_t *fullest(unsigned which, superslab_t *ss, unsigned n, unsigned visits) {
   superslab_t *best = NULL;
-  for (unsigned i = 0; ss != NULL && i < BIN_SCAN; i++, ss = ss->link[which].next)
-    if (ss->max_run >= n && (best == NULL || ss->free_pages < best->free_pages)) best = ss;
+  for (unsigned fit = 0; ss != NULL && fit < BIN_SCAN && visits-- > 0; ss = ss->link[which].next) {
+    if (ss->max_run < n) continue;
+    fit++;
+    if (best == NULL || ss->free_pages < best->free_pages) best = ss;
+  }
   return best;
 }
 
@@ -399,7 +403,7 @@ static void slab_init(slab_meta_t *m, unsigned cls, heap_t *owner) {
 
 slab_meta_t *pool_acquire_slab(unsigned cls, heap_t *owner) {
   pthread_mutex_lock(&pool_lock);
-  superslab_t *ss = fullest(L_AVAIL, avail.head, PAGES_PER_SLAB);
+  superslab_t *ss = fullest(L_AVAIL, avail.head, PAGES_PER_SLAB, BIN_SCAN);   /* every member fits */
   if (ss == NULL && (ss = superslab_map()) == NULL) {
     pthread_mutex_unlock(&pool_lock);
     return NULL;
@@ -430,9 +434,11 @@ void pool_release_slab(slab_meta_t *m) {
 /* A SuperSlab with a free run of n pages: from n's own bin, else from the
  * lowest bin above it that has one. */
 static superslab_t *find_run(unsigned n) {
-  unsigned b = 31 - (unsigned)__builtin_clz(n);
-  superslab_t *ss = fullest(L_BIN, bins[b].head, n);
-  for (b++; ss == NULL && b < BINS; b++) ss = fullest(L_BIN, bins[b].head, n);
+  unsigned own = 31 - (unsigned)__builtin_clz(n);
+  superslab_t *ss = fullest(L_BIN, bins[own].head, n, 4 * BIN_SCAN);
+  for (unsigned b = own + 1; ss == NULL && b < BINS; b++) ss = fullest(L_BIN, bins[b].head, n, BIN_SCAN);
+  /* before a new SuperSlab is mapped: the whole of the own bin */
+  if (ss == NULL) ss = fullest(L_BIN, bins[own].head, n, ~0u);
   return ss;
 }
 
@@ -567,7 +573,8 @@ void pool_verify_ss(superslab_t *ss, pool_totals_t *t) {
   }
   if (!!(ss->lists & (1u << L_AVAIL)) != (ss->free_mask != 0) || !!(ss->lists & (1u << L_BIN)) != (ss->max_run != 0) ||
       (ss->max_run != 0 && ss->bin != 31 - __builtin_clz(ss->max_run)) ||
-      !!(ss->lists & (1u << L_DIRTY)) != !map_empty(ss->dirty_map))
+      !!(ss->lists & (1u << L_DIRTY)) != !map_empty(ss->dirty_map) ||
+      !!(ss->lists & FILED_WHOLE) != (ss->free_pages == USABLE_PAGES))
     verify_fail("SuperSlab list membership", ss);
   for (unsigned p = FIRST_PAGE; p < PAGES_PER_SS;) {
     if (ss->free_map[p >> 6] >> (p & 63) & 1) { p++; continue; }

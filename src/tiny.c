@@ -6,9 +6,10 @@
  * (may have blocks) and full (found exhausted).  Only the owner touches a
  * slab's free list and counts, so refill and flush take no lock.  A refill
  * takes a batch from the avail slabs (their free lists, then carving fresh
- * blocks by bumping, then the blocks other threads freed), then looks at a
- * few full slabs for remote frees, then adopts an orphan, then asks the
- * pool for a fresh slab.  A flush returns blocks to their slabs; a slab
+ * blocks by bumping, a page's worth at most, after which it stops short,
+ * then the blocks other threads freed), then looks at a few full slabs for
+ * remote frees, then adopts an orphan, then asks the pool for a fresh
+ * slab.  A flush returns blocks to their slabs; a slab
  * whose blocks all came back goes to the pool unless it is the last one the
  * heap has for that class.
  *
