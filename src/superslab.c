@@ -53,7 +53,10 @@
 #define USABLE_PAGES  (PAGES_PER_SS - FIRST_PAGE)
 #define MAP_WORDS     (PAGES_PER_SS / 64)
 #define BINS          10            /* floor(log2(pages)) of a run: 0..8 */
-#define BIN_SCAN      2             /* SuperSlabs of a list looked at for the fullest: 8 cost 900 cycles of cache misses per large allocation from the pool (bench_mid_large_mt), 2 cost 330, with the same fragment and churn RSS */
+/* SuperSlabs that fit compared for the fullest: with 8, a large allocation
+ * from the pool spent 900 cycles on their headers' cache misses under the
+ * lock (bench_mid_large_mt), with 2 330, fragment and churn RSS the same. */
+#define BIN_SCAN      2
 #define DIRTY_FLOOR   ((32u << 20) >> PAGE_SHIFT)
 #define MAX_AGE       8             /* delays */
 
@@ -369,9 +372,9 @@ void pool_purge_tick(void) {
 }
 
 /* The fullest of the first BIN_SCAN SuperSlabs of a list (bins and avail
- * put wholly free ones last) with a free run of n pages, looking at most
- * at visits of them: filling the fullest lets the others drain and go back
- * to the OS.  Members of the request's own bin may be too short. */
+ * put wholly free ones last) that have a free run of n pages, among the
+ * first visits members: filling the fullest lets the others drain and go
+ * back to the OS.  Members of the request's own bin may be too short. */
 static superslab_t *fullest(unsigned which, superslab_t *ss, unsigned n, unsigned visits) {
   superslab_t *best = NULL;
   for (unsigned fit = 0; ss != NULL && fit < BIN_SCAN && visits-- > 0; ss = ss->link[which].next) {
@@ -432,12 +435,12 @@ void pool_release_slab(slab_meta_t *m) {
 /* ------------------------------------------------------------- large runs */
 
 /* A SuperSlab with a free run of n pages: from n's own bin, else from the
- * lowest bin above it that has one. */
+ * lowest bin above it that has one, else (before a new SuperSlab is
+ * mapped) from anywhere in the own bin. */
 static superslab_t *find_run(unsigned n) {
   unsigned own = 31 - (unsigned)__builtin_clz(n);
   superslab_t *ss = fullest(L_BIN, bins[own].head, n, 4 * BIN_SCAN);
   for (unsigned b = own + 1; ss == NULL && b < BINS; b++) ss = fullest(L_BIN, bins[b].head, n, BIN_SCAN);
-  /* before a new SuperSlab is mapped: the whole of the own bin */
   if (ss == NULL) ss = fullest(L_BIN, bins[own].head, n, ~0u);
   return ss;
 }
