@@ -152,8 +152,9 @@ static unsigned next_run(const uint64_t *map, unsigned from, unsigned *start) {
 
 /* Longest free run of ss; with want > 0, *best is the start of the
  * shortest free run of at least want pages (best fit; untouched if none)
- * and *rest the longest of the other runs. */
-static unsigned scan_free(const superslab_t *ss, unsigned want, unsigned *best, unsigned *rest) {
+ * and *after the longest free run once want pages are taken from its
+ * front. */
+static unsigned scan_free(const superslab_t *ss, unsigned want, unsigned *best, unsigned *after) {
   unsigned longest = 0, best_len = ~0u, start, len, other = 0;
   for (unsigned p = 0; (len = next_run(ss->free_map, p, &start)) != 0; p = start + len) {
     if (len > longest) longest = len;
@@ -165,7 +166,7 @@ static unsigned scan_free(const superslab_t *ss, unsigned want, unsigned *best, 
       other = len;
     }
   }
-  if (rest != NULL) *rest = other;
+  if (after != NULL && best_len != ~0u) *after = best_len - want > other ? best_len - want : other;
   return longest;
 }
 
@@ -452,10 +453,9 @@ void *pool_alloc_run(unsigned n) {
     pthread_mutex_unlock(&pool_lock);
     return NULL;
   }
-  unsigned start = 0, rest, len;
-  scan_free(ss, n, &start, &rest);
-  len = run_around(ss->free_map, start);
-  pages_take(ss, start, n, len - n > rest ? len - n : rest);
+  unsigned start = 0, after = 0;
+  scan_free(ss, n, &start, &after);
+  pages_take(ss, start, n, after);
   ss->run[start] = (uint16_t)(n | RUN_LIVE);
   large_runs++;
   large_pages += n;
