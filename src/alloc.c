@@ -25,7 +25,7 @@ void *hak_alloc_big(size_t size) {
   return huge_alloc(size, MIN_ALIGN, &zeroed);
 }
 
-void hak_free_unhinted(heap_t *h, void *p, const char *func) {
+void hak_free_unhinted(void *p, heap_t *h, const char *func) {
   uintptr_t base = (uintptr_t)p & ~(SS_SIZE - 1);
   uintptr_t e = registry_lookup(p);
   if (UNLIKELY(e != base || e == 0)) { hak_free_slow(p, e, func); return; }

@@ -217,7 +217,7 @@ static inline bool block_freed(const void *p) {
 
 extern const uint32_t hak_class_size[NUM_CLASSES];
 #define TCACHE_SIZE 32u   /* sizeof(tcache_t) */
-extern const uint16_t hak_cache_off_small[TINY_MAX / 16 + 1];   /* (size + 15) / 16 -> class * sizeof(tcache_t) */
+extern const uint16_t hak_cache_off_small[TINY_MAX + 1];   /* size -> class * sizeof(tcache_t) */
 
 static inline unsigned size_class_compute(size_t size) {
   if (size <= 256) return size <= 16 ? 0 : (unsigned)((size + 15) >> 4) - 1;
@@ -225,7 +225,7 @@ static inline unsigned size_class_compute(size_t size) {
   return 16 + (k - 8) * 8 + (unsigned)((size - 1) >> (k - 3)) - 8;
 }
 static inline unsigned size_class(size_t size) {   /* size <= SMALL_MAX */
-  if (LIKELY(size <= TINY_MAX)) return hak_cache_off_small[(size + 15) >> 4] / TCACHE_SIZE;
+  if (LIKELY(size <= TINY_MAX)) return hak_cache_off_small[size] / TCACHE_SIZE;
   return size_class_compute(size);
 }
 
@@ -311,8 +311,8 @@ void    heap_fork_child(void);
 /* -------------------------------------------------------------- tiny tier */
 
 void *tiny_alloc_slow(heap_t *h, unsigned cls);
-void  tiny_free_slow(heap_t *h, slab_meta_t *m, void *p);    /* owner: cache full or double free */
-void  tiny_free_remote(heap_t *h, slab_meta_t *m, void *p);  /* not the owner */
+void  tiny_free_slow(void *p, heap_t *h, slab_meta_t *m);    /* owner: cache full or double free */
+void  tiny_free_remote(void *p, heap_t *h, slab_meta_t *m);  /* not the owner */
 void  tiny_free_foreign(void *p);       /* a free block back to its slab, by a thread that does not own it */
 void  tiny_heap_release(heap_t *h);     /* flush caches, release or orphan every slab */
 void  tiny_heap_trim(heap_t *h);        /* flush caches, release every empty slab */
@@ -380,7 +380,7 @@ void   pool_run_split(void);                     /* a cached run became two */
 bool   pool_resize_run(superslab_t *ss, unsigned page, unsigned pages);   /* in place */
 
 void  *large_alloc(size_t size);
-void   large_free(heap_t *h, superslab_t *ss, void *p, const char *func);
+void   large_free(void *p, heap_t *h, superslab_t *ss, const char *func);
 size_t large_usable_size(const superslab_t *ss, const void *p);   /* 0: not a live large block */
 bool   large_resize(void *p, size_t size);      /* in place */
 void   large_heap_flush(heap_t *h);             /* the heap's run cache back to the pool */
@@ -522,7 +522,7 @@ static ALWAYS_INLINE void *hak_alloc_class(unsigned cls) { return hak_alloc_off(
 
 static ALWAYS_INLINE void *hak_alloc_inline(size_t size) {
   if (UNLIKELY(size > TINY_MAX)) return hak_alloc_big(size);   /* mid classes too */
-  return hak_alloc_off(hak_cache_off_small[(size + 15) >> 4]);
+  return hak_alloc_off(hak_cache_off_small[size]);
 }
 
 /* Takes one from *room; false if it was 0 (then *room wrapped: the slow
@@ -541,6 +541,19 @@ none:
 #endif
 }
 
+/* Whether heap h owns slab m.  Only h's thread ever stores h there, so a
+ * stale value can only differ from h, and the slow path reads it again.  A
+ * plain read, not a relaxed atomic load: GCC does not fold an atomic load
+ * into the comparison (one instruction more on free's path).  TSan builds
+ * keep the atomic load, which it can see. */
+static ALWAYS_INLINE bool slab_owned_by(const slab_meta_t *m, const heap_t *h) {
+#if defined(__SANITIZE_THREAD__)
+  return atomic_load_explicit(&m->owner, memory_order_relaxed) == h;
+#else
+  return *(struct heap *const *)&m->owner == h;
+#endif
+}
+
 /* Frees block p of slab m, which heap h owns: onto the thread cache (p
  * carries the free mark already). */
 static ALWAYS_INLINE void hak_free_owned(heap_t *h, slab_meta_t *m, void *p) {
@@ -548,22 +561,20 @@ static ALWAYS_INLINE void hak_free_owned(heap_t *h, slab_meta_t *m, void *p) {
     hak_fail_check("block pushed onto the list of a thread that does not own its slab", p, m->cls);
   tcache_t *c = (tcache_t *)((char *)h->cache + m->cache_off);
   void *head = c->head;
-  if (UNLIKELY(p == head) || UNLIKELY(!room_take(&c->room))) { tiny_free_slow(h, m, p); return; }
+  if (UNLIKELY(p == head) || UNLIKELY(!room_take(&c->room))) { tiny_free_slow(p, h, m); return; }
   link_put(p, head);
   c->head = p;
 }
 
 /* Checks p against slab m's blocks and owner, then frees it. */
 static ALWAYS_INLINE void hak_free_in_slab(heap_t *h, slab_meta_t *m, void *p, const char *func) {
-  if (UNLIKELY(!slab_block_valid(m, p))) { large_free(h, ss_of(p), p, func); return; }   /* a large run, or invalid */
+  if (UNLIKELY(!slab_block_valid(m, p))) { large_free(p, h, ss_of(p), func); return; }   /* a large run, or invalid */
   ((uintptr_t *)p)[1] = hak_free_key;   /* written, not read: see block_freed */
-  /* Relaxed: only this thread ever stores h there, so a stale value can
-   * only differ from h, and the slow path reads it again. */
-  if (UNLIKELY(atomic_load_explicit(&m->owner, memory_order_relaxed) != h)) { tiny_free_remote(h, m, p); return; }
+  if (UNLIKELY(!slab_owned_by(m, h))) { tiny_free_remote(p, h, m); return; }
   hak_free_owned(h, m, p);
 }
 
-void hak_free_unhinted(heap_t *h, void *p, const char *func);   /* the registry path */
+void hak_free_unhinted(void *p, heap_t *h, const char *func);   /* the registry path (p first in the slow paths of free: it arrives in the first argument register and stays there) */
 
 static ALWAYS_INLINE void hak_free_inline(void *p, const char *func) {
   heap_t *h = hak_tls_heap;
@@ -571,7 +582,7 @@ static ALWAYS_INLINE void hak_free_inline(void *p, const char *func) {
   /* A hinted SuperSlab cannot be unmapped meanwhile (this heap owns a slab
    * in it); anything else goes through the registry before a header is
    * read. */
-  if (UNLIKELY(base != h->hint[(base >> SS_SHIFT) & (HINTS - 1)])) { hak_free_unhinted(h, p, func); return; }
+  if (UNLIKELY(base != h->hint[(base >> SS_SHIFT) & (HINTS - 1)])) { hak_free_unhinted(p, h, func); return; }
   hak_free_in_slab(h, slab_of((superslab_t *)base, p), p, func);
 }
 

@@ -73,7 +73,7 @@ void *large_alloc(size_t size) {
 }
 
 /* p lies in SuperSlab ss (live while p is a live block of it). */
-void large_free(heap_t *h, superslab_t *ss, void *p, const char *func) {
+void large_free(void *p, heap_t *h, superslab_t *ss, const char *func) {
   uintptr_t off = (uintptr_t)p - (uintptr_t)ss;
   unsigned page = page_of(ss, p);
   if (UNLIKELY((off & (PAGE_SIZE_ - 1)) != 0 || !(ss->run[page] & RUN_LIVE)))

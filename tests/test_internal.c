@@ -22,7 +22,7 @@ static void test_size_classes(void) {
   for (size_t n = 0; n <= SMALL_MAX; n++) {
     unsigned c = size_class(n);
     CHECK_QUIET(c == size_class_compute(n));
-    if (n <= TINY_MAX) CHECK_QUIET(hak_cache_off_small[(n + 15) >> 4] == c * sizeof(tcache_t));
+    if (n <= TINY_MAX) CHECK_QUIET(hak_cache_off_small[n] == c * sizeof(tcache_t));
     CHECK_QUIET(hak_class_size[c] >= n);
     CHECK_QUIET(c == 0 || hak_class_size[c - 1] < n);   /* the smallest class that fits */
     if (n > 256 && (hak_class_size[c] - n) * worst_den > worst_num * n) { worst_num = hak_class_size[c] - n; worst_den = n; }
