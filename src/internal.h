@@ -101,14 +101,13 @@ typedef struct slab_meta {
  * bits.  The SuperSlab's list-independent fields sit in slab 0's (unused)
  * record, before its limit field, which stays 0: slab i's record is at
  * base + 64 * i.  Every field below the records belongs to the pool (pool
- * lock), except the run flag RUN_CACHED, which the thread caching the run
- * sets and clears. */
+ * lock), except the run table entries of a run in a thread's run cache,
+ * which that thread writes when it splits the run. */
 #define SS_LISTS 3          /* avail, bin, dirty: see superslab.c */
 typedef struct ss_link { struct superslab *next, *prev; } ss_link_t;
 
 #define RUN_PAGES  0x3ffu   /* run[page], at a large run's first page: its length */
-#define RUN_LIVE   0x4000u  /* handed out (in use or in a thread's run cache) */
-#define RUN_CACHED 0x8000u  /* freed into a thread's run cache */
+#define RUN_LIVE   0x4000u  /* handed out (in use or in a thread's run cache: then MARK_RUN in its memory) */
 
 typedef struct superslab {
   union {
@@ -206,6 +205,12 @@ static inline void *link_next(const void *p) {   /* link_get, checked for alignm
  * holds a mark only if the program wrote it, which it cannot know. */
 extern uintptr_t hak_free_key __attribute__((visibility("hidden")));
 #define MARK_SLAB (hak_free_key ^ 1)
+/* A large run in a thread's run cache holds MARK_RUN in its second word
+ * (large.c): kept in the run, which the program writes again once the run
+ * is reused, rather than as a flag in the SuperSlab's run table, whose
+ * line every take from the cache then wrote, a cache miss shared with the
+ * other threads' runs (a fifth of bench_mid_large_mt's time). */
+#define MARK_RUN  (hak_free_key ^ 2)
 __attribute__((noreturn, cold)) void hak_fatal_mark(const void *p);   /* p's mark is wrong */
 __attribute__((noreturn, cold)) void hak_fatal_pop(const void *p);    /* p's link or mark is wrong */
 static inline bool block_freed(const void *p) {
@@ -250,6 +255,7 @@ enum heap_state { HEAP_EMPTY, HEAP_LIVE, HEAP_DEAD, HEAP_SHARED };
 typedef struct heap_counters {
   size_t refills, flushes, remote_collected, adopted, orphaned;
   size_t large_allocs, large_frees;
+  size_t run_splits;              /* cached runs split in two (the pool counts the runs it hands out) */
   size_t spill_pushes, spill_blocks, spill_takes;
   size_t allocs[NUM_CLASSES];
   size_t frees[NUM_CLASSES];      /* all frees, remote ones included */
@@ -280,11 +286,11 @@ typedef struct heap {
   slab_meta_t    *avail[NUM_CLASSES];  /* owned slabs that may have blocks */
   slab_meta_t    *full[NUM_CLASSES];   /* owned slabs found exhausted */
   heap_counters_t counters;
-  struct { void *p; uint32_t pages; } runs[RUN_CACHE_SLOTS];   /* large runs freed here, oldest first */
+  struct { void *p; uint32_t pages, seq; } runs[RUN_CACHE_SLOTS];   /* large runs freed here, in no order; seq: when */
   struct { void *head; uint32_t count; } foreign[NUM_CLASSES];   /* blocks of others' slabs freed here, for the spill queue */
   uint8_t         flushes_since_refill[NUM_CLASSES];   /* drives the mid classes' cache bounds (tiny.c) */
   unsigned        drained_epoch;                       /* the last pool_shrink_epoch whose drain this heap did */
-  uint32_t        run_count, run_pages;
+  uint32_t        run_count, run_pages, run_seq;
   /* Held by the owner thread across its slow paths (refill, flush, sweep),
    * uncontended but for fork: the prepare handler takes every heap's, so a
    * fork child never finds a dead thread's slab rings half updated. */
@@ -376,7 +382,6 @@ static inline unsigned page_of(const superslab_t *ss, const void *p) { return (u
 
 void  *pool_alloc_run(unsigned pages);          /* NULL: out of memory */
 void   pool_free_runs(void *const *runs, unsigned count, const char *func);   /* one lock hold */
-void   pool_run_split(void);                     /* a cached run became two */
 bool   pool_resize_run(superslab_t *ss, unsigned page, unsigned pages);   /* in place */
 
 void  *large_alloc(size_t size);

@@ -52,7 +52,12 @@
 #define FIRST_PAGE    (SLAB_FIRST * PAGES_PER_SLAB)
 #define USABLE_PAGES  (PAGES_PER_SS - FIRST_PAGE)
 #define MAP_WORDS     (PAGES_PER_SS / 64)
-#define BINS          10            /* floor(log2(pages)) of a run: 0..8 */
+/* Bins by longest free run: exact below 16 pages, then 8 per doubling
+ * (496 pages: bin 55), so that every member of the bins above a request's
+ * own fits it.  With one bin per doubling most members of a request's own
+ * bin could be too short, and bench_mid_large_mt's pool walked 20 headers
+ * per allocation, nearly all cache misses, under the lock. */
+#define BINS          56
 /* SuperSlabs that fit compared for the fullest: with 8, a large allocation
  * from the pool spent 900 cycles on their headers' cache misses under the
  * lock (bench_mid_large_mt), with 2 330, fragment and churn RSS the same. */
@@ -66,9 +71,11 @@ typedef struct { superslab_t *head, *tail; } ss_list_t;
 
 static pthread_mutex_t pool_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;   /* held briefly: spin before sleeping */
 static ss_list_t avail, dirty, bins[BINS];
+static uint64_t  bins_used;                    /* bit b: bins[b] is not empty */
 static unsigned  empty_count;                  /* wholly free SuperSlabs still mapped */
 static size_t    class_slabs[NUM_CLASSES];     /* slabs in use per class */
-static _Atomic size_t large_runs;              /* large runs handed out (split in run caches without the lock) */
+static size_t    large_runs;                   /* large runs handed out, less those split in run caches (counted by the heaps: a shared counter
+                                                  * written on every split cost bench_mid_large_mt 14% of its time) */
 static size_t    large_pages;                  /* their pages */
 static size_t    used_pages, dirty_pages;      /* handed out; free and not purged */
 static _Atomic unsigned shrink_epoch;          /* 0, or the number of the period in which more pages are dirty than in use (and over DIRTY_FLOOR); written under the lock */
@@ -89,6 +96,7 @@ static void list_remove(unsigned which, superslab_t *ss) {
   if (k->next) k->next->link[which].prev = k->prev; else l->tail = k->prev;
   k->next = k->prev = NULL;
   ss->lists &= (uint8_t)~(1u << which);
+  if (which == L_BIN && l->head == NULL) bins_used &= ~(1ull << ss->bin);
 }
 
 static void list_push(unsigned which, superslab_t *ss, bool back) {
@@ -106,7 +114,22 @@ static void list_push(unsigned which, superslab_t *ss, bool back) {
     l->head = ss;
   }
   ss->lists |= (uint8_t)(1u << which);
+  if (which == L_BIN) bins_used |= 1ull << ss->bin;
 }
+
+/* The bin of a longest free run of r pages (r >= 1), and the shortest run
+ * that bin b holds. */
+static unsigned bin_of(unsigned r) {
+  if (r < 16) return r;
+  unsigned k = 31 - (unsigned)__builtin_clz(r);
+  return 16 + (k - 4) * 8 + ((r >> (k - 3)) & 7);
+}
+static unsigned bin_low(unsigned b) {
+  if (b < 16) return b;
+  return (8 + (b - 16) % 8) << (4 + (b - 16) / 8 - 3);
+}
+_Static_assert(USABLE_PAGES >= 256 && USABLE_PAGES < 512 && BINS == 16 + 4 * 8 + ((USABLE_PAGES >> 5) & 7) + 1,
+               "BINS: the bin of a wholly free SuperSlab is the last");
 
 /* ---------------------------------------------------------------- bitmaps */
 
@@ -216,7 +239,7 @@ static void ss_refile(superslab_t *ss, unsigned start, unsigned n, unsigned max_
     list_remove(L_AVAIL, ss);
     if (ss->free_mask != 0) list_push(L_AVAIL, ss, whole);
   }
-  unsigned bin = max_run != 0 ? 31 - (unsigned)__builtin_clz(max_run) : BINS;
+  unsigned bin = max_run != 0 ? bin_of(max_run) : BINS;
   if (whole_changed || bin != (ss->lists & (1u << L_BIN) ? ss->bin : BINS)) {
     list_remove(L_BIN, ss);
     if (bin != BINS) {
@@ -435,15 +458,15 @@ void pool_release_slab(slab_meta_t *m) {
 
 /* ------------------------------------------------------------- large runs */
 
-/* A SuperSlab with a free run of n pages: from n's own bin, else from the
- * lowest bin above it that has one, else (before a new SuperSlab is
- * mapped) from anywhere in the own bin. */
+/* A SuperSlab with a free run of n pages: from the lowest bin whose
+ * members all fit (the SuperSlabs with the shortest runs that do), else
+ * (before a new SuperSlab is mapped) from anywhere in n's own bin, whose
+ * members may be too short. */
 static superslab_t *find_run(unsigned n) {
-  unsigned own = 31 - (unsigned)__builtin_clz(n);
-  superslab_t *ss = fullest(L_BIN, bins[own].head, n, 4 * BIN_SCAN);
-  for (unsigned b = own + 1; ss == NULL && b < BINS; b++) ss = fullest(L_BIN, bins[b].head, n, BIN_SCAN);
-  if (ss == NULL) ss = fullest(L_BIN, bins[own].head, n, ~0u);
-  return ss;
+  unsigned own = bin_of(n), first = bin_low(own) == n ? own : own + 1;
+  uint64_t fit = first < BINS ? bins_used >> first : 0;
+  if (fit != 0) return fullest(L_BIN, bins[first + (unsigned)__builtin_ctzll(fit)].head, n, BIN_SCAN);
+  return first != own ? fullest(L_BIN, bins[own].head, n, ~0u) : NULL;
 }
 
 void *pool_alloc_run(unsigned n) {
@@ -460,10 +483,11 @@ void *pool_alloc_run(unsigned n) {
   large_runs++;
   large_pages += n;
   pool_unlock(os_now_ms());
-  return (uint8_t *)ss + ((size_t)start << PAGE_SHIFT);
+  uintptr_t *run = (uintptr_t *)((uint8_t *)ss + ((size_t)start << PAGE_SHIFT));
+  run[1] = 0;   /* a MARK_RUN left by a run cached here before (the program writes this line first anyway) */
+  return run;
 }
 
-void pool_run_split(void) { atomic_fetch_add_explicit(&large_runs, 1, memory_order_relaxed); }
 
 /* Frees runs (their first pages' addresses) under one hold of the lock. */
 void pool_free_runs(void *const *runs, unsigned count, const char *func) {
@@ -485,7 +509,7 @@ void pool_free_runs(void *const *runs, unsigned count, const char *func) {
     unsigned page = page_of(ss, runs[i]);
     uint16_t e = ss->run[page];
     /* checked again under the lock: two threads freeing one block */
-    if (UNLIKELY((e & (RUN_LIVE | RUN_CACHED)) != RUN_LIVE)) hak_fatal_pointer(func, "double free of", runs[i]);
+    if (UNLIKELY(!(e & RUN_LIVE))) hak_fatal_pointer(func, "double free of", runs[i]);
     unsigned n = e & RUN_PAGES;
     ss->run[page] = 0;
     large_runs--;
@@ -548,6 +572,9 @@ void pool_usage(pool_usage_t *u) {
   size_t header_pages = (sizeof(superslab_t) + PAGE_SIZE_ - 1) >> PAGE_SHIFT;
   u->committed = (used_pages + dirty_pages + header_pages * atomic_load_explicit(&hak_global.superslabs, memory_order_relaxed)) << PAGE_SHIFT;
   pthread_mutex_unlock(&pool_lock);
+  heap_counters_t c;
+  heap_counters_sum(&c);
+  u->large_runs += c.run_splits;
 }
 
 void pool_fork_prepare(void) { pthread_mutex_lock(&pool_lock); }
@@ -575,7 +602,7 @@ void pool_verify_ss(superslab_t *ss, pool_totals_t *t) {
     if (whole != !!(ss->free_mask & (1u << i))) verify_fail("SuperSlab free slab mask", &ss->slabs[i]);
   }
   if (!!(ss->lists & (1u << L_AVAIL)) != (ss->free_mask != 0) || !!(ss->lists & (1u << L_BIN)) != (ss->max_run != 0) ||
-      (ss->max_run != 0 && ss->bin != 31 - __builtin_clz(ss->max_run)) ||
+      (ss->max_run != 0 && ss->bin != bin_of(ss->max_run)) ||
       !!(ss->lists & (1u << L_DIRTY)) != !map_empty(ss->dirty_map) ||
       !!(ss->lists & FILED_WHOLE) != (ss->free_pages == USABLE_PAGES))
     verify_fail("SuperSlab list membership", ss);
@@ -606,13 +633,17 @@ void pool_verify_ss(superslab_t *ss, pool_totals_t *t) {
 }
 
 void pool_verify_totals(const pool_totals_t *t) {
+  heap_counters_t c;
+  heap_counters_sum(&c);
   pthread_mutex_lock(&pool_lock);
   if (t->used_pages != used_pages) verify_fail("pool: pages in use", (void *)used_pages);
   if (t->dirty_pages != dirty_pages) verify_fail("pool: dirty pages", (void *)dirty_pages);
   if (t->large_pages != large_pages) verify_fail("pool: large run pages", (void *)large_pages);
-  if (t->large_runs != atomic_load(&large_runs)) verify_fail("pool: large runs", (void *)atomic_load(&large_runs));
+  if (t->large_runs != large_runs + c.run_splits) verify_fail("pool: large runs", (void *)(large_runs + c.run_splits));
   if (t->empty != empty_count) verify_fail("pool: empty SuperSlabs", (void *)(uintptr_t)empty_count);
   for (unsigned c = 0; c < NUM_CLASSES; c++)
     if (t->class_slabs[c] != class_slabs[c]) verify_fail("pool: slabs of a class", (void *)(uintptr_t)c);
+  for (unsigned b = 0; b < BINS; b++)
+    if (!!(bins_used >> b & 1) != (bins[b].head != NULL)) verify_fail("pool: bin mask", (void *)(uintptr_t)b);
   pthread_mutex_unlock(&pool_lock);
 }

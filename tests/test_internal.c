@@ -471,10 +471,14 @@ static void test_verify_catches(void) {
   void *run = hak_malloc(100 << 10);
   hak_free(run);   /* into this thread's run cache */
   uint16_t *entry = &ss_of(run)->run[page_of(ss_of(run), run)];
-  CHECK(*entry & RUN_CACHED);
+  CHECK((*entry & RUN_LIVE) && ((uintptr_t *)run)[1] == MARK_RUN);
   (*entry)++;      /* a run one page longer than the cache says */
   CHECK(hak_verify() > 0);
   (*entry)--;
+  CHECK(hak_verify() == 0);
+  ((uintptr_t *)run)[1] = 0;   /* a write after free over the cached run's mark */
+  CHECK(hak_verify() > 0);
+  ((uintptr_t *)run)[1] = MARK_RUN;
   CHECK(hak_verify() == 0);
 }
 
