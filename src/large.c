@@ -22,7 +22,10 @@ static unsigned pages_for(size_t size) { return (unsigned)((size + PAGE_SIZE_ - 
  * bench_mid_large_mt's time; the age is in seq instead. */
 static void *cache_take(heap_t *h, unsigned i) {
   void *p = h->runs[i].p;
-  ((uintptr_t *)p)[1] = 0;   /* MARK_RUN */
+  /* a write after free over the mark, which could also hide a second free
+   * of the run and cache it twice */
+  if (UNLIKELY(((uintptr_t *)p)[1] != MARK_RUN)) hak_fatal_mark(p);
+  ((uintptr_t *)p)[1] = 0;
   h->run_pages -= h->runs[i].pages;
   h->runs[i] = h->runs[--h->run_count];
   return p;
@@ -36,7 +39,7 @@ static void cache_evict(heap_t *h, unsigned slots, unsigned pages) {
   while (h->run_count > 0 && (h->run_count > slots || h->run_pages > pages)) {
     unsigned oldest = 0;
     for (unsigned i = 1; i < h->run_count; i++)   /* seq wraps: compare ages */
-      if ((int32_t)(h->runs[i].seq - h->runs[oldest].seq) < 0) oldest = i;
+      if (h->run_seq - h->runs[i].seq > h->run_seq - h->runs[oldest].seq) oldest = i;
     out[k++] = cache_take(h, oldest);
   }
   if (k > 0) pool_free_runs(out, k, "free");
@@ -51,7 +54,7 @@ void *large_alloc(size_t size) {
   for (unsigned i = 0; i < h->run_count; i++)
     if (h->runs[i].pages >= n &&
         (best == RUN_CACHE_SLOTS || h->runs[i].pages < h->runs[best].pages ||
-         (h->runs[i].pages == h->runs[best].pages && (int32_t)(h->runs[i].seq - h->runs[best].seq) > 0))) best = i;
+         (h->runs[i].pages == h->runs[best].pages && h->run_seq - h->runs[i].seq < h->run_seq - h->runs[best].seq))) best = i;
   if (best != RUN_CACHE_SLOTS) {
     void *p = h->runs[best].p;
     unsigned have = h->runs[best].pages;

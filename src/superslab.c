@@ -41,7 +41,7 @@
  *
  * Lists (superslab_t.link), all under the pool lock:
  *   avail  SuperSlabs with a wholly free slab, wholly free ones at the tail
- *   bin    SuperSlabs by their longest free run (bin_head[floor(log2)])
+ *   bin    SuperSlabs by their longest free run (bins[bin_of(max_run)])
  *   dirty  SuperSlabs with dirty pages, by purge_at (about: entries put
  *          back go to the tail) */
 #include "internal.h"
@@ -483,9 +483,7 @@ void *pool_alloc_run(unsigned n) {
   large_runs++;
   large_pages += n;
   pool_unlock(os_now_ms());
-  uintptr_t *run = (uintptr_t *)((uint8_t *)ss + ((size_t)start << PAGE_SHIFT));
-  run[1] = 0;   /* a MARK_RUN left by a run cached here before (the program writes this line first anyway) */
-  return run;
+  return (uint8_t *)ss + ((size_t)start << PAGE_SHIFT);   /* no MARK_RUN here: runs leave caches through cache_take */
 }
 
 
@@ -508,7 +506,9 @@ void pool_free_runs(void *const *runs, unsigned count, const char *func) {
     superslab_t *ss = ss_of(runs[i]);
     unsigned page = page_of(ss, runs[i]);
     uint16_t e = ss->run[page];
-    /* checked again under the lock: two threads freeing one block */
+    /* checked again under the lock: two threads freeing one block to the
+     * pool (one freeing it while another caches it is not caught: the
+     * cache's mark is in the run, written without the lock) */
     if (UNLIKELY(!(e & RUN_LIVE))) hak_fatal_pointer(func, "double free of", runs[i]);
     unsigned n = e & RUN_PAGES;
     ss->run[page] = 0;
@@ -641,8 +641,8 @@ void pool_verify_totals(const pool_totals_t *t) {
   if (t->large_pages != large_pages) verify_fail("pool: large run pages", (void *)large_pages);
   if (t->large_runs != large_runs + c.run_splits) verify_fail("pool: large runs", (void *)(large_runs + c.run_splits));
   if (t->empty != empty_count) verify_fail("pool: empty SuperSlabs", (void *)(uintptr_t)empty_count);
-  for (unsigned c = 0; c < NUM_CLASSES; c++)
-    if (t->class_slabs[c] != class_slabs[c]) verify_fail("pool: slabs of a class", (void *)(uintptr_t)c);
+  for (unsigned k = 0; k < NUM_CLASSES; k++)
+    if (t->class_slabs[k] != class_slabs[k]) verify_fail("pool: slabs of a class", (void *)(uintptr_t)k);
   for (unsigned b = 0; b < BINS; b++)
     if (!!(bins_used >> b & 1) != (bins[b].head != NULL)) verify_fail("pool: bin mask", (void *)(uintptr_t)b);
   pthread_mutex_unlock(&pool_lock);

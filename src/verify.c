@@ -3,7 +3,7 @@
  * thread caches, and the pool's counters against what the regions hold.
  * Each module checks its own structures; this file walks the registry and
  * reports.  Meant for tests, at points where no other thread is inside the
- * allocator (it takes the pool lock, not the heaps' or orphans' locks).
+ * allocator (it takes the pool lock and the heap list's, never an orphan lock).
  * Not on any allocation path; it never allocates. */
 #include "internal.h"
 
