@@ -32,6 +32,18 @@ uint32_t class_cap(unsigned cls) {
   return cap < 4 ? 4 : cap > 256 ? 256 : cap;
 }
 
+static unsigned arena_heaps[ARENAS_MAX];   /* live heaps per pool arena (heaps_lock) */
+
+/* The arena with the fewest live heaps: threads that run at the same time
+ * mostly get arenas of their own. */
+static unsigned arena_pick_locked(void) {
+  unsigned best = 0, n = pool_arenas();
+  for (unsigned i = 1; i < n; i++)
+    if (arena_heaps[i] < arena_heaps[best]) best = i;
+  arena_heaps[best]++;
+  return best;
+}
+
 static heap_t *heap_new_locked(void) {
   heap_t *h = free_heaps;
   if (h != NULL) {
@@ -75,6 +87,7 @@ heap_t *heap_for_thread(void) {
   for (unsigned i = 0; i < NUM_CLASSES; i++) h->cache[i].cap = h->cache[i].room = class_cap(i);
   for (unsigned i = 0; i < HINTS; i++) h->hint[i] = HINT_NONE;
   h->state = HEAP_LIVE;
+  h->arena = arena_pick_locked();
   h->prev = NULL;
   h->next = live_heaps;
   if (live_heaps) live_heaps->prev = h;
@@ -133,6 +146,7 @@ static void heap_retire(heap_t *h) {
   pthread_mutex_lock(&heaps_lock);
   counters_add(&retired, h);
   live_remove(h);
+  arena_heaps[h->arena]--;
   h->state = HEAP_DEAD;
   h->next = free_heaps;
   free_heaps = h;

@@ -32,6 +32,7 @@ void hak_init_slow(void) {
   uint64_t key = os_random();
   if (key != 0) hak_free_key = key | (1ull << 63);   /* the marks derived from it (key ^ 1, ^ 2) are never 0 either */
   options_init();
+  pool_init();
   os_page_size();
   hak_thread_hook_ok = os_thread_hook_init(heap_thread_exit);
   /* The fork handlers go in before initialisation is published, so that no

@@ -100,8 +100,8 @@ typedef struct slab_meta {
  * not memory, and every block's offset in its slab is its address's low 16
  * bits.  The SuperSlab's list-independent fields sit in slab 0's (unused)
  * record, before its limit field, which stays 0: slab i's record is at
- * base + 64 * i.  Every field below the records belongs to the pool (pool
- * lock), except the run table entries of a run in a thread's run cache,
+ * base + 64 * i.  Every field below the records belongs to the pool (the
+ * lock of its arena), except the run table entries of a run in a thread's run cache,
  * which that thread writes when it splits the run. */
 #define SS_LISTS 3          /* avail, bin, dirty: see superslab.c */
 typedef struct ss_link { struct superslab *next, *prev; } ss_link_t;
@@ -118,6 +118,7 @@ typedef struct superslab {
       uint16_t           max_run;     /* longest run of free pages */
       uint8_t            bin;         /* the bin list it is on: by max_run */
       uint8_t            lists;       /* bit i: on list i; bit SS_LISTS: filed as wholly free (superslab.c) */
+      uint8_t            arena;       /* the pool arena it belongs to (superslab.c) */
     };
     slab_meta_t          slabs[SLABS_PER_SS];
   };
@@ -283,6 +284,7 @@ typedef struct heap {
   uintptr_t       hint[HINTS];
   tcache_t        cache[NUM_CLASSES];
   int             state;
+  unsigned        arena;               /* the pool arena its slabs and runs come from */
   slab_meta_t    *avail[NUM_CLASSES];  /* owned slabs that may have blocks */
   slab_meta_t    *full[NUM_CLASSES];   /* owned slabs found exhausted */
   heap_counters_t counters;
@@ -373,6 +375,9 @@ void         pool_verify_totals(const pool_totals_t *t);
 void         pool_fork_prepare(void);
 void         pool_fork_parent(void);
 void         pool_fork_child(void);
+#define ARENAS_MAX 8
+void         pool_init(void);                   /* at start-up, before the first heap */
+unsigned     pool_arenas(void);                 /* how many: heap.c spreads the heaps over them */
 
 static inline superslab_t *ss_of(const void *p) { return (superslab_t *)((uintptr_t)p & ~(SS_SIZE - 1)); }
 /* Page index of p in its SuperSlab ss. */
@@ -380,7 +385,7 @@ static inline unsigned page_of(const superslab_t *ss, const void *p) { return (u
 
 /* ------------------------------------------------------------- large tier */
 
-void  *pool_alloc_run(unsigned pages);          /* NULL: out of memory */
+void  *pool_alloc_run(heap_t *h, unsigned pages);   /* from h's arena; NULL: out of memory */
 void   pool_free_runs(void *const *runs, unsigned count, const char *func);   /* one lock hold */
 bool   pool_resize_run(superslab_t *ss, unsigned page, unsigned pages);   /* in place */
 
@@ -411,6 +416,7 @@ bool   os_remap_in_place(void *p, size_t old_size, size_t new_size);
 bool   os_remap_to(void *p, size_t size, void *dest);
 bool   os_secure_mode(void);
 uint64_t os_random(void);
+unsigned os_cpu_count(void);   /* CPUs this process may run on (1 if unknown) */
 int    os_getpid(void);
 char **os_environ(void);
 void   os_write(int fd, const char *s, size_t n);

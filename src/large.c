@@ -80,7 +80,7 @@ void *large_alloc(size_t size) {
     return p;
   }
   int saved = errno;
-  void *p = pool_alloc_run(n);
+  void *p = pool_alloc_run(h, n);
   errno = p ? saved : ENOMEM;
   if (p != NULL) HEAP_COUNT(h, large_allocs, 1);
   return p;

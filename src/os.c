@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <string.h>
@@ -103,6 +104,13 @@ void os_unmap(void *p, size_t size) {
 }
 
 bool os_secure_mode(void) { return getauxval(AT_SECURE) != 0; }
+
+unsigned os_cpu_count(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  int n = CPU_COUNT(&set);
+  return n > 0 ? (unsigned)n : 1;
+}
 
 /* 64 random bits from the 16 bytes the kernel hands every process
  * (AT_RANDOM), mixed with an address (ASLR) in case they are missing. */

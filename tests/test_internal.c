@@ -75,7 +75,8 @@ static void test_pool(void) {
   size_t before = atomic_load(&hak_global.superslabs);
   enum { N = SLABS_PER_SS * 2 };
   slab_meta_t *ms[N];
-  heap_t *owner = (heap_t *)&ms;   /* any unique pointer */
+  static heap_t fake;   /* a unique owner, of arena 0 */
+  heap_t *owner = &fake;
   for (unsigned i = 0; i < N; i++) {
     unsigned cls = (i * 7) % NUM_CLASSES;
     ms[i] = pool_acquire_slab(cls, owner);
@@ -123,7 +124,8 @@ static void test_purge(void) {
   /* free slabs keep their pages for the delay, then a pool operation gives
    * them back; malloc_trim gives back everything at once */
   long saved_delay = hak_options[OPT_PURGE_DELAY_MS];
-  heap_t *owner = (heap_t *)&saved_delay;
+  static heap_t fake;   /* a unique owner, of arena 0 */
+  heap_t *owner = &fake;
   enum { N = 20 };
   slab_meta_t *ms[N];
   hak_options[OPT_PURGE_DELAY_MS] = 100;
@@ -231,7 +233,7 @@ static void test_large(void) {
   hak_malloc_trim(0);
   /* freed pages coalesce with free neighbours: a run shrunk in place, then
    * freed, leaves one free run of its whole former length */
-  char *a = pool_alloc_run(300);
+  char *a = pool_alloc_run(heap_for_thread(), 300);
   CHECK(a != NULL);
   superslab_t *ss = ss_of(a);
   CHECK(pool_resize_run(ss, page_in(a), 100));
@@ -286,9 +288,9 @@ static void test_large_purge(void) {
   long saved_delay = hak_options[OPT_PURGE_DELAY_MS];
   hak_options[OPT_PURGE_DELAY_MS] = 100;
   hak_malloc_trim(0);
-  char *keep = pool_alloc_run(1);     /* keeps the SuperSlab mapped */
-  char *p = pool_alloc_run(256);
-  char *other = pool_alloc_run(1);
+  char *keep = pool_alloc_run(heap_for_thread(), 1);     /* keeps the SuperSlab mapped */
+  char *p = pool_alloc_run(heap_for_thread(), 256);
+  char *other = pool_alloc_run(heap_for_thread(), 1);
   CHECK(ss_of(p) == ss_of(keep) && ss_of(other) == ss_of(keep));
   memset(p, 9, 256 << 12);
   long touched = rss_kb();
@@ -300,11 +302,11 @@ static void test_large_purge(void) {
   for (int i = 0; i < 3; i++) {
     usleep(60 * 1000);
     pool_free_runs(&(void *){ other }, 1, "free");
-    other = pool_alloc_run(1);
+    other = pool_alloc_run(heap_for_thread(), 1);
   }
   CHECK(atomic_load(&hak_global.pages_purged) == purged);
   usleep(150 * 1000);
-  char *t = pool_alloc_run(1);   /* a pool operation after a quiet delay purges */
+  char *t = pool_alloc_run(heap_for_thread(), 1);   /* a pool operation after a quiet delay purges */
   CHECK(atomic_load(&hak_global.pages_purged) >= purged + 250);
   CHECK(rss_kb() < touched - 800);
   CHECK(p[(256 << 12) - 1] == 0);
