@@ -207,10 +207,10 @@ static inline void *link_next(const void *p) {   /* link_get, checked for alignm
 extern uintptr_t hak_free_key __attribute__((visibility("hidden")));
 #define MARK_SLAB (hak_free_key ^ 1)
 /* A large run in a thread's run cache holds MARK_RUN in its second word
- * (large.c): kept in the run, which the program writes again once the run
- * is reused, rather than as a flag in the SuperSlab's run table, whose
- * line every take from the cache then wrote, a cache miss shared with the
- * other threads' runs (a fifth of bench_mid_large_mt's time). */
+ * (large.c): kept in the run, whose first line the program writes anyway
+ * once the run is reused, rather than as a flag in the SuperSlab's run
+ * table, whose line every take from the cache then wrote: a cache miss on
+ * a line shared with other threads' runs. */
 #define MARK_RUN  (hak_free_key ^ 2)
 __attribute__((noreturn, cold)) void hak_fatal_mark(const void *p);   /* p's mark is wrong */
 __attribute__((noreturn, cold)) void hak_fatal_pop(const void *p);    /* p's link or mark is wrong */

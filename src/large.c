@@ -17,9 +17,8 @@
 static unsigned pages_for(size_t size) { return (unsigned)((size + PAGE_SIZE_ - 1) >> PAGE_SHIFT); }
 
 /* Takes cached run i out of the cache: it is live, no longer cached.  The
- * last entry fills its slot: keeping the entries in order by age moved
- * half the array on every take, and that memmove was 14% of
- * bench_mid_large_mt's time; the age is in seq instead. */
+ * last entry fills its slot (keeping the entries in order by age moved
+ * half the array on every take); the age is in seq instead. */
 static void *cache_take(heap_t *h, unsigned i) {
   void *p = h->runs[i].p;
   /* a write after free over the mark, which could also hide a second free

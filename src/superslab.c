@@ -88,7 +88,7 @@ typedef struct arena {
   bool             shrinking;                  /* counted in shrinking_arenas */
   size_t           class_slabs[NUM_CLASSES];   /* slabs in use per class */
   size_t           large_runs;                 /* large runs handed out, less those split in run caches (counted by the heaps:
-                                                * a shared counter written on every split cost bench_mid_large_mt 14% of its time) */
+                                                * a shared counter written on every split was a line every thread wrote) */
   size_t           large_pages;                /* their pages */
   size_t           used_pages, dirty_pages;    /* handed out; free and not purged */
 } __attribute__((aligned(64))) arena_t;
