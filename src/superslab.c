@@ -408,12 +408,17 @@ static void pages_give(superslab_t *ss, unsigned start, unsigned n, uint64_t now
   shrink_check(a);
 }
 
-/* Every pool operation ends here: the purge clock (of the huge tier's
- * cached mappings too), then the lock. */
+/* Publishes when arena a's next purge is due (purge_due). */
 static void purge_due_update(arena_t *a) {
   _Atomic uint64_t *due = &purge_due[a - arenas].at;
   uint64_t at = a->dirty.head != NULL ? a->dirty.head->purge_at : UINT64_MAX;
   if (atomic_load_explicit(due, memory_order_relaxed) != at) atomic_store_explicit(due, at, memory_order_relaxed);
+}
+
+/* Arena a's purge clock (a's lock held). */
+static void purge_clock(arena_t *a, uint64_t now) {
+  purge_expired(a, now, (uint64_t)hak_options[OPT_PURGE_DELAY_MS]);
+  purge_due_update(a);
 }
 
 static void purge_others(arena_t *a, uint64_t now);
@@ -422,9 +427,7 @@ static void purge_others(arena_t *a, uint64_t now);
  * the other arenas' clocks (their threads may be gone) and the huge
  * tier's cached mappings. */
 static void pool_unlock(arena_t *a, uint64_t now) {
-  uint64_t delay = (uint64_t)hak_options[OPT_PURGE_DELAY_MS];
-  purge_expired(a, now, delay);
-  purge_due_update(a);
+  purge_clock(a, now);
   pthread_mutex_unlock(&a->lock);
   purge_others(a, now);
   huge_cache_expire(now, false);
@@ -437,9 +440,7 @@ static void purge_others(arena_t *a, uint64_t now) {
     uint64_t due = atomic_load_explicit(&purge_due[i].at, memory_order_relaxed);
     if (LIKELY(due == UINT64_MAX) || now < due) continue;
     pthread_mutex_lock(&arenas[i].lock);
-    uint64_t t = os_now_ms();   /* read under the lock: a page freed meanwhile must not look older than now */
-    purge_expired(&arenas[i], t, (uint64_t)hak_options[OPT_PURGE_DELAY_MS]);
-    purge_due_update(&arenas[i]);
+    purge_clock(&arenas[i], os_now_ms());   /* read under the lock: a page freed meanwhile must not look older than now */
     pthread_mutex_unlock(&arenas[i].lock);
   }
 }
@@ -574,7 +575,6 @@ void *pool_alloc_run(heap_t *h, unsigned n) {
   return p != NULL ? p : run_from(&arenas[own], n, true);
 }
 
-
 /* Frees runs (their first pages' addresses) under one hold of the lock of
  * each arena they come from (per 64 runs). */
 void pool_free_runs(void *const *runs, unsigned count, const char *func) {
@@ -661,29 +661,41 @@ bool pool_trim(void) {
   return released;
 }
 
+/* The pool's counters summed over the arenas (each read under its lock),
+ * the large runs with those split in the heaps' run caches. */
+static void arenas_total(pool_totals_t *s) {
+  heap_counters_t c;
+  heap_counters_sum(&c);
+  memset(s, 0, sizeof *s);
+  s->large_runs = c.run_splits;
+  for (unsigned i = 0; i < arena_count; i++) {
+    arena_t *a = &arenas[i];
+    pthread_mutex_lock(&a->lock);
+    s->used_pages += a->used_pages;
+    s->dirty_pages += a->dirty_pages;
+    s->large_pages += a->large_pages;
+    s->large_runs += a->large_runs;
+    s->empty += a->empty_count;
+    for (unsigned k = 0; k < NUM_CLASSES; k++) s->class_slabs[k] += a->class_slabs[k];
+    pthread_mutex_unlock(&a->lock);
+  }
+}
+
 /* Committed counts the pages handed out (slabs whole, though a slab's
  * pages are touched as its blocks are carved), free pages not yet given
  * back, and each SuperSlab's header pages. */
 void pool_usage(pool_usage_t *u) {
-  memset(u, 0, sizeof *u);
-  size_t pages = 0;
-  for (unsigned k = 0; k < arena_count; k++) {
-    arena_t *a = &arenas[k];
-    pthread_mutex_lock(&a->lock);
-    for (unsigned i = 0; i < NUM_CLASSES; i++) {
-      u->slabs += a->class_slabs[i];
-      u->class_slabs[i] += a->class_slabs[i];
-    }
-    u->large_runs += a->large_runs;
-    u->large_bytes += a->large_pages << PAGE_SHIFT;
-    pages += a->used_pages + a->dirty_pages;
-    pthread_mutex_unlock(&a->lock);
+  pool_totals_t s;
+  arenas_total(&s);
+  u->slabs = 0;
+  for (unsigned i = 0; i < NUM_CLASSES; i++) {
+    u->slabs += s.class_slabs[i];
+    u->class_slabs[i] = s.class_slabs[i];
   }
+  u->large_runs = s.large_runs;
+  u->large_bytes = s.large_pages << PAGE_SHIFT;
   size_t header_pages = (sizeof(superslab_t) + PAGE_SIZE_ - 1) >> PAGE_SHIFT;
-  u->committed = (pages + header_pages * atomic_load_explicit(&hak_global.superslabs, memory_order_relaxed)) << PAGE_SHIFT;
-  heap_counters_t c;
-  heap_counters_sum(&c);
-  u->large_runs += c.run_splits;
+  u->committed = (s.used_pages + s.dirty_pages + header_pages * atomic_load_explicit(&hak_global.superslabs, memory_order_relaxed)) << PAGE_SHIFT;
 }
 
 void pool_fork_prepare(void) {
@@ -762,18 +774,18 @@ void pool_verify_ss(superslab_t *ss, pool_totals_t *t) {
 }
 
 void pool_verify_totals(const pool_totals_t *t) {
-  heap_counters_t c;
-  heap_counters_sum(&c);
-  size_t used = 0, dirty = 0, large = 0, runs = c.run_splits, empty = 0, slabs[NUM_CLASSES] = { 0 };
-  for (unsigned i = 0; i < arena_count; i++) {
+  pool_totals_t s;
+  arenas_total(&s);
+  if (t->used_pages != s.used_pages) verify_fail("pool: pages in use", (void *)s.used_pages);
+  if (t->dirty_pages != s.dirty_pages) verify_fail("pool: dirty pages", (void *)s.dirty_pages);
+  if (t->large_pages != s.large_pages) verify_fail("pool: large run pages", (void *)s.large_pages);
+  if (t->large_runs != s.large_runs) verify_fail("pool: large runs", (void *)s.large_runs);
+  if (t->empty != s.empty) verify_fail("pool: empty SuperSlabs", (void *)s.empty);
+  for (unsigned k = 0; k < NUM_CLASSES; k++)
+    if (t->class_slabs[k] != s.class_slabs[k]) verify_fail("pool: slabs of a class", (void *)(uintptr_t)k);
+  for (unsigned i = 0; i < arena_count; i++) {   /* each arena's lists hold its own SuperSlabs; the bin mask */
     arena_t *a = &arenas[i];
     pthread_mutex_lock(&a->lock);
-    used += a->used_pages;
-    dirty += a->dirty_pages;
-    large += a->large_pages;
-    runs += a->large_runs;
-    empty += a->empty_count;
-    for (unsigned k = 0; k < NUM_CLASSES; k++) slabs[k] += a->class_slabs[k];
     for (unsigned b = 0; b < BINS; b++)
       if (!!(a->bins_used >> b & 1) != (a->bins[b].head != NULL)) verify_fail("pool: bin mask", (void *)(uintptr_t)b);
     for (unsigned l = 0; l < BINS + 2; l++) {
@@ -784,11 +796,4 @@ void pool_verify_totals(const pool_totals_t *t) {
     }
     pthread_mutex_unlock(&a->lock);
   }
-  if (t->used_pages != used) verify_fail("pool: pages in use", (void *)used);
-  if (t->dirty_pages != dirty) verify_fail("pool: dirty pages", (void *)dirty);
-  if (t->large_pages != large) verify_fail("pool: large run pages", (void *)large);
-  if (t->large_runs != runs) verify_fail("pool: large runs", (void *)runs);
-  if (t->empty != empty) verify_fail("pool: empty SuperSlabs", (void *)empty);
-  for (unsigned k = 0; k < NUM_CLASSES; k++)
-    if (t->class_slabs[k] != slabs[k]) verify_fail("pool: slabs of a class", (void *)(uintptr_t)k);
 }

@@ -426,10 +426,9 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
 static void foreign_spill(heap_t *h, unsigned cls, bool recount);
 
 /* Most free memory of some pool arena is waiting to be purged
- * (pool_shrink_epoch): every
- * cache of heap h empties, once per shrinking period, and a class stays
- * empty (bound 0: its frees go straight to the slabs) until it allocates
- * again, so that the thread's next allocation takes a slow path and reads
+ * (pool_shrink_epoch): every cache of heap h empties, once per shrinking
+ * period, and a class stays empty (bound 0: its frees go straight to the
+ * slabs) until it allocates again, so that the thread's next allocation takes a slow path and reads
  * the purge clock even after it went idle (bench_fragment's last malloc).
  * Frees p, of class cache c, past the cache. */
 static void free_draining(heap_t *h, tcache_t *c, void *p, unsigned epoch) {
