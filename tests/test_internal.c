@@ -316,6 +316,43 @@ static void test_large_purge(void) {
   hak_options[OPT_PURGE_DELAY_MS] = saved_delay;
 }
 
+static void test_exchange(void) {
+  /* clean pages taken while quiet dirty ones wait: as many dirty ones go
+   * back; not those of a SuperSlab that frees now, and taking pages purged
+   * this way purges nothing more */
+  long saved_delay = hak_options[OPT_PURGE_DELAY_MS];
+  hak_options[OPT_PURGE_DELAY_MS] = 60000;   /* the clock purges nothing here */
+  hak_malloc_trim(0);
+  heap_t *h = heap_for_thread();
+  enum { K = 7, LEN = 64 };   /* 448 dirty pages, over the floor of 256 even after the exchange; 64 pages: the lowest of its pool bin */
+  char *a[K], *k[K];
+  for (int i = 0; i < K; i++) {
+    a[i] = pool_alloc_run(h, LEN);
+    k[i] = pool_alloc_run(h, 1);   /* keeps the stretches apart */
+    CHECK(ss_of(a[i]) == ss_of(a[0]) && ss_of(k[i]) == ss_of(a[0]));
+    memset(a[i], 9, LEN << 12);
+  }
+  size_t purged = atomic_load(&hak_global.pages_purged);
+  uint64_t freed = os_now_ms();
+  pool_free_runs((void *const *)a, K, "free");
+  char *busy = pool_alloc_run(h, 120);   /* fits none of the dirty stretches: clean pages */
+  if (os_now_ms() - freed < 20) CHECK(atomic_load(&hak_global.pages_purged) == purged);   /* freed just now: kept */
+  usleep(40 * 1000);
+  purged = atomic_load(&hak_global.pages_purged);
+  char *big = pool_alloc_run(h, 120);   /* clean pages again, the dirty ones quiet */
+  CHECK(atomic_load(&hak_global.pages_purged) >= purged + LEN);
+  CHECK(a[0][0] == 0 && a[0][(LEN << 12) - 1] == 0);   /* the lowest stretch went back first */
+  purged = atomic_load(&hak_global.pages_purged);
+  char *again = pool_alloc_run(h, LEN);   /* best fit: the purged stretch */
+  CHECK(again == a[0]);
+  CHECK(atomic_load(&hak_global.pages_purged) == purged);
+  CHECK(hak_verify() == 0);
+  void *runs[] = { again, big, busy };
+  pool_free_runs(runs, 3, "free");
+  pool_free_runs((void *const *)k, K, "free");
+  hak_options[OPT_PURGE_DELAY_MS] = saved_delay;
+}
+
 static void test_huge(void) {
   /* a freed mapping is cached, served again, and unmapped after the delay */
   long saved_delay = hak_options[OPT_PURGE_DELAY_MS];
@@ -498,6 +535,8 @@ int main(void) {
   test_large();
   CHECK(hak_verify() == 0);
   test_large_purge();
+  CHECK(hak_verify() == 0);
+  test_exchange();
   CHECK(hak_verify() == 0);
   test_huge();
   CHECK(hak_verify() == 0);
