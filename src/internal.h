@@ -127,7 +127,7 @@ typedef struct superslab {
   uint64_t  purge_at;                       /* when the purge clock looks at it next */
   uint64_t  free_map[PAGES_PER_SS / 64];    /* bit: the page is free */
   uint64_t  dirty_map[PAGES_PER_SS / 64];   /* bit: free, and resident since (not purged) */
-  uint64_t  swap_map[PAGES_PER_SS / 64];    /* bit: free, purged by an exchange (superslab.c) */
+  uint64_t  exch_map[PAGES_PER_SS / 64];    /* bit: free, purged by an exchange (superslab.c) */
   uint16_t  run[PAGES_PER_SS];
 } superslab_t;
 

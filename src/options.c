@@ -9,7 +9,7 @@
 #include <string.h>
 
 const hak_option_desc_t hak_option_table[OPT_COUNT] = {
-  [OPT_PURGE_DELAY_MS] = { "HAKMEM_PURGE_DELAY_MS", 1000, 0, 60000, "milliseconds free pages (and cached huge mappings) are kept before they go back to the OS (`MADV_DONTNEED`, `munmap`)" },
+  [OPT_PURGE_DELAY_MS] = { "HAKMEM_PURGE_DELAY_MS", 1000, 0, 60000, "milliseconds free pages (and cached huge mappings) are kept before they go back to the OS (`MADV_DONTNEED`, `munmap`); sooner while fresh pages are taken instead of them" },
   [OPT_THP]     = { "HAKMEM_THP",     0, 0, 1, "1: huge blocks (over 1 MiB) ask for transparent huge pages; 0: they refuse them" },
   [OPT_STATS]   = { "HAKMEM_STATS",   0, 0, 1, "print statistics lines (`hakmem: ...`) to stderr at exit" },
   [OPT_VERBOSE] = { "HAKMEM_VERBOSE", 0, 0, 1, "print the effective options to stderr at start-up" },

@@ -19,7 +19,8 @@
  * for HAKMEM_PURGE_DELAY_MS (or, in a SuperSlab that never goes quiet,
  * until its oldest dirty page is MAX_AGE delays old), so that memory reused
  * soon costs no page faults: a churn that keeps freeing and reusing pages
- * keeps them.  (Purging each SuperSlab's free pages a delay after the first
+ * keeps them.  Sooner only while the pool hands out clean pages instead
+ * (exchange(): as many dirty pages of SuperSlabs quiet for 25 ms).  (Purging each SuperSlab's free pages a delay after the first
  * was freed made bench_mid_large_mt fault 2.7x as often as mimalloc; a cap
  * on dirty pages as a fraction of those in use, jemalloc 3's rule, purged
  * memory that the churn reused a moment later: 20x slower.  Purging nearly
@@ -96,7 +97,7 @@ typedef struct arena {
                                                 * a shared counter written on every split was a line every thread wrote) */
   size_t           large_pages;                /* their pages */
   size_t           used_pages, dirty_pages;    /* handed out; free and not purged */
-  unsigned         exchange_debt;              /* clean pages handed out, not yet matched by dirty ones purged */
+  unsigned         exchange_debt;              /* clean pages handed out since the last exchange (under EXCHANGE_BATCH) */
 } __attribute__((aligned(64))) arena_t;
 
 static arena_t  arenas[ARENAS_MAX] = { [0 ... ARENAS_MAX - 1] = { .lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP } };
@@ -315,14 +316,17 @@ static void superslab_unmap(superslab_t *ss) {
 static void shrink_check(arena_t *a);
 
 /* Gives back dirty runs of ss, lowest first, until want pages or all of
- * them (swap: marked as purged by an exchange); returns how many pages. */
-static unsigned purge_pages(superslab_t *ss, unsigned want, bool swap) {
+ * them (exchanged: marked as purged by an exchange); returns how many
+ * pages.  A partial purge leaves ss's place in the dirty list and its
+ * dirty_first as they were: older than its oldest dirty page at worst, so
+ * the clock looks at it early, never late. */
+static unsigned purge_pages(superslab_t *ss, unsigned want, bool exchanged) {
   unsigned start, len, pages = 0;
   for (unsigned p = 0; pages < want && (len = next_run(ss->dirty_map, p, &start)) != 0; p = start + len) {
     if (len > want - pages) len = want - pages;
     os_purge((uint8_t *)ss + ((size_t)start << PAGE_SHIFT), (size_t)len << PAGE_SHIFT);
     bits_assign(ss->dirty_map, start, len, false);
-    if (swap) bits_assign(ss->swap_map, start, len, true);
+    if (exchanged) bits_assign(ss->exch_map, start, len, true);
     pages += len;
   }
   if (map_empty(ss->dirty_map)) list_remove(L_DIRTY, ss);
@@ -393,22 +397,26 @@ unsigned pool_shrink_epoch(void) { return atomic_load_explicit(&shrink_epoch, me
  * instead; with the exchange its peak is 12 MiB lower).  A SuperSlab that
  * frees pages now is a churn's: taking its pages while bench_mid_large_mt
  * grew cost 34% more page faults and 17% of its speed.  Pages purged here
- * are marked (swap_map) and cost no exchange when handed out again, or a
+ * are marked (exch_map) and cost no exchange when handed out again, or a
  * churn that reuses them would purge and fault in pages without end
- * (bench_thread_churn: 440,000 pages purged in 0.2 s). */
+ * (bench_thread_churn: 440,000 pages purged in 0.2 s); the mark stays until
+ * the page is handed out, however long that takes. */
 static void exchange(arena_t *a, unsigned clean) {
   a->exchange_debt += clean;
   if (a->exchange_debt < EXCHANGE_BATCH) return;
-  uint64_t now = os_now_ms();
+  uint64_t now = a->dirty_pages > EXCHANGE_FLOOR && a->dirty.head != NULL ? os_now_ms() : 0;
   superslab_t *ss = a->dirty.head;
-  for (unsigned visits = 0; ss != NULL && visits < EXCHANGE_VISITS && a->exchange_debt > 0 && a->dirty_pages > EXCHANGE_FLOOR; visits++) {
+  for (unsigned visits = 0; now != 0 && ss != NULL && visits < EXCHANGE_VISITS && a->exchange_debt > 0 && a->dirty_pages > EXCHANGE_FLOOR; visits++) {
     superslab_t *next = ss->link[L_DIRTY].next;
     if (now - ss->dirty_last >= EXCHANGE_QUIET_MS) {
-      unsigned got = purge_pages(ss, a->exchange_debt, true);
-      a->exchange_debt = got >= a->exchange_debt ? 0 : a->exchange_debt - got;
+      size_t above = a->dirty_pages - EXCHANGE_FLOOR;
+      unsigned got = purge_pages(ss, a->exchange_debt < above ? a->exchange_debt : (unsigned)above, true);
+      a->exchange_debt -= got;
     }
     ss = next;
   }
+  /* what found nothing to purge is dropped: paid later, it would purge
+   * pages freed since, which a churn may be reusing */
   a->exchange_debt = 0;
 }
 
@@ -418,18 +426,18 @@ static void exchange(arena_t *a, unsigned clean) {
 static void pages_take(superslab_t *ss, unsigned start, unsigned n, unsigned max_after) {
   arena_t *a = AR(ss);
   if (ss->free_pages == USABLE_PAGES) a->empty_count--;
-  unsigned dirty = bits_count(ss->dirty_map, start, n), swapped = bits_count(ss->swap_map, start, n);
+  unsigned dirty = bits_count(ss->dirty_map, start, n), exchanged = bits_count(ss->exch_map, start, n);
   a->dirty_pages -= dirty;
   a->used_pages += n;
   bool was_longest = max_after == NO_MAX && run_around(ss->free_map, start) == ss->max_run;
   bits_assign(ss->free_map, start, n, false);
   bits_assign(ss->dirty_map, start, n, false);
-  if (swapped != 0) bits_assign(ss->swap_map, start, n, false);
+  if (exchanged != 0) bits_assign(ss->exch_map, start, n, false);
   ss->free_pages = (uint16_t)(ss->free_pages - n);
   if (map_empty(ss->dirty_map)) list_remove(L_DIRTY, ss);
   if (max_after == NO_MAX) max_after = was_longest ? scan_free(ss, 0, NULL, NULL) : ss->max_run;
   ss_refile(ss, start, n, max_after);
-  if (dirty + swapped < n) exchange(a, n - dirty - swapped);
+  if (dirty + exchanged < n) exchange(a, n - dirty - exchanged);
   shrink_check(a);
 }
 
@@ -781,8 +789,8 @@ void pool_verify_ss(superslab_t *ss, pool_totals_t *t) {
   if (bits_count(ss->free_map, 0, FIRST_PAGE) != 0) verify_fail("SuperSlab header pages marked free", ss);
   if (free_count != ss->free_pages) verify_fail("SuperSlab free page count", ss);
   for (unsigned w = 0; w < MAP_WORDS; w++)
-    if ((ss->dirty_map[w] | ss->swap_map[w]) & ~ss->free_map[w] || ss->dirty_map[w] & ss->swap_map[w])
-      verify_fail("SuperSlab page dirty or swapped but not free, or both", ss);
+    if ((ss->dirty_map[w] | ss->exch_map[w]) & ~ss->free_map[w] || ss->dirty_map[w] & ss->exch_map[w])
+      verify_fail("SuperSlab page dirty or exchanged but not free, or both", ss);
   if (scan_free(ss, 0, NULL, NULL) != ss->max_run) verify_fail("SuperSlab longest free run", ss);
   for (unsigned i = SLAB_FIRST; i < SLABS_PER_SS; i++) {
     bool whole = bits_count(ss->free_map, i * PAGES_PER_SLAB, PAGES_PER_SLAB) == PAGES_PER_SLAB;

@@ -324,7 +324,7 @@ static void test_exchange(void) {
   hak_options[OPT_PURGE_DELAY_MS] = 60000;   /* the clock purges nothing here */
   hak_malloc_trim(0);
   heap_t *h = heap_for_thread();
-  enum { K = 7, LEN = 64 };   /* 448 dirty pages, over the floor of 256 even after the exchange; 64 pages: the lowest of its pool bin */
+  enum { K = 7, LEN = 64 };   /* 448 dirty pages, over the floor of 256; 64 pages: the lowest of its pool bin */
   char *a[K], *k[K];
   for (int i = 0; i < K; i++) {
     a[i] = pool_alloc_run(h, LEN);
@@ -336,19 +336,28 @@ static void test_exchange(void) {
   uint64_t freed = os_now_ms();
   pool_free_runs((void *const *)a, K, "free");
   char *busy = pool_alloc_run(h, 120);   /* fits none of the dirty stretches: clean pages */
+  CHECK(ss_of(busy)->arena == ss_of(a[0])->arena);   /* else the exchange runs in the other arena */
   if (os_now_ms() - freed < 20) CHECK(atomic_load(&hak_global.pages_purged) == purged);   /* freed just now: kept */
   usleep(40 * 1000);
   purged = atomic_load(&hak_global.pages_purged);
-  char *big = pool_alloc_run(h, 120);   /* clean pages again, the dirty ones quiet */
-  CHECK(atomic_load(&hak_global.pages_purged) >= purged + LEN);
-  CHECK(a[0][0] == 0 && a[0][(LEN << 12) - 1] == 0);   /* the lowest stretch went back first */
+  char *big = pool_alloc_run(h, 100);   /* clean pages again, the dirty ones quiet: as many go back */
+  CHECK(ss_of(big)->arena == ss_of(a[0])->arena);
+  size_t got = atomic_load(&hak_global.pages_purged) - purged;
+  CHECK(got >= 100 && got < 100 + 16);   /* (plus clean pages taken before, fewer than a batch) */
+  CHECK(a[0][0] == 0 && a[0][(LEN << 12) - 1] == 0);   /* lowest first: all of the first stretch, */
+  CHECK(a[1][0] == 0 && a[1][(LEN << 12) - 1] == 9);   /* the start of the second */
   purged = atomic_load(&hak_global.pages_purged);
   char *again = pool_alloc_run(h, LEN);   /* best fit: the purged stretch */
   CHECK(again == a[0]);
-  CHECK(atomic_load(&hak_global.pages_purged) == purged);
+  CHECK(atomic_load(&hak_global.pages_purged) == purged);   /* pages purged by an exchange: none more */
+  char *big2 = pool_alloc_run(h, 300);   /* more clean pages than the dirty ones above the floor */
+  if (ss_of(big2)->arena == ss_of(a[0])->arena) {   /* (not borrowed from the other arena) */
+    size_t more = atomic_load(&hak_global.pages_purged) - purged;
+    CHECK(more > 0 && more <= K * LEN - got - 256);   /* the arena keeps 256 dirty pages */
+  }
   CHECK(hak_verify() == 0);
-  void *runs[] = { again, big, busy };
-  pool_free_runs(runs, 3, "free");
+  void *runs[] = { again, big, busy, big2 };
+  pool_free_runs(runs, 4, "free");
   pool_free_runs((void *const *)k, K, "free");
   hak_options[OPT_PURGE_DELAY_MS] = saved_delay;
 }
@@ -398,7 +407,8 @@ static void test_huge(void) {
 static void test_drain_on_shrink(void) {
   /* A thread that frees most of the memory empties its caches, so that one
    * malloc after an idle delay, of a class it had cached, reads the purge
-   * clock and gives the pages back; nothing is purged before the delay. */
+   * clock and gives the pages back; nothing is purged before the delay (no
+   * pages are taken meanwhile, so no exchange either). */
   long saved_delay = hak_options[OPT_PURGE_DELAY_MS];
   hak_options[OPT_PURGE_DELAY_MS] = 100;
   hak_malloc_trim(0);
