@@ -169,15 +169,19 @@ void heap_trim_current(void) {
 }
 
 /* fork: every lock is taken in a fixed order: the heap list, each heap,
- * the shared heap, the orphan rings, the pool */
+ * the shared heap, the orphan rings, the pool, the huge tier's cache (the
+ * statistics' locks guard scratch buffers only: the child reinitialises
+ * them) */
 void heap_fork_prepare(void) {
   pthread_mutex_lock(&heaps_lock);
   for (heap_t *h = live_heaps; h != NULL; h = h->next) pthread_mutex_lock(&h->lock);
   tiny_fork_prepare();
   pool_fork_prepare();
+  huge_fork_prepare();
 }
 
 void heap_fork_parent(void) {
+  huge_fork_parent();
   pool_fork_parent();
   tiny_fork_parent();
   for (heap_t *h = live_heaps; h != NULL; h = h->next) pthread_mutex_unlock(&h->lock);
@@ -187,6 +191,8 @@ void heap_fork_parent(void) {
 /* In the child only the forking thread lives on: the other threads' cached
  * blocks go back to their slabs and their heaps are recycled. */
 void heap_fork_child(void) {
+  huge_fork_child();
+  stats_fork_child();
   pool_fork_child();
   tiny_fork_child();
   pthread_mutex_init(&heaps_lock, NULL);

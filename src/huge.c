@@ -46,11 +46,18 @@ void huge_cache_expire(uint64_t now, bool all) {
   huge_hdr_t *gone[HUGE_CACHE_SLOTS];
   unsigned n = 0;
   pthread_mutex_lock(&cache_lock);
-  while (atomic_load_explicit(&cache_count, memory_order_relaxed) > 0 && (all || now - cache[0].freed_ms >= delay))
+  /* now may predate a mapping cached meanwhile (read before a purge pass) */
+  while (atomic_load_explicit(&cache_count, memory_order_relaxed) > 0 && (all || now >= cache[0].freed_ms + delay))
     gone[n++] = cache_take(0);
   pthread_mutex_unlock(&cache_lock);
   while (n > 0) unmap_mapping(gone[--n]);
 }
+
+/* fork: the cache is consistent in the child (taken after the pool's locks;
+ * it is never held while another lock is taken) */
+void huge_fork_prepare(void) { pthread_mutex_lock(&cache_lock); }
+void huge_fork_parent(void) { pthread_mutex_unlock(&cache_lock); }
+void huge_fork_child(void) { cache_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER; }
 
 /* The smallest cached mapping of at least map_size bytes (newest first
  * among equals); NULL if none.  A much longer one serves too: its tail is

@@ -381,6 +381,10 @@ void         pool_verify_totals(const pool_totals_t *t);
 void         pool_fork_prepare(void);
 void         pool_fork_parent(void);
 void         pool_fork_child(void);
+void         huge_fork_prepare(void);
+void         huge_fork_parent(void);
+void         huge_fork_child(void);
+void         stats_fork_child(void);
 #define ARENAS_MAX 8
 void         pool_init(void);                   /* at start-up, before the first heap */
 unsigned     pool_arenas(void);                 /* how many: heap.c spreads the heaps over them */

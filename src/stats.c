@@ -27,10 +27,17 @@ void stats_unmapped(size_t bytes) {
 
 #define LOAD(f) atomic_load_explicit(&hak_global.f, memory_order_relaxed)
 
+/* Each guards a scratch buffer of its function; a fork child, where the
+ * thread that held one is gone, starts them afresh. */
+static pthread_mutex_t sum_lock = PTHREAD_MUTEX_INITIALIZER, print_lock = PTHREAD_MUTEX_INITIALIZER,
+                       info_lock = PTHREAD_MUTEX_INITIALIZER;
+void stats_fork_child(void) {
+  sum_lock = print_lock = info_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+}
+
 HAK_EXPORT int hak_stats_get(struct hak_stats *out) {
   _Static_assert(HAK_STATS_CLASSES == NUM_CLASSES, "one record per size class");
   static heap_counters_t c;   /* too big for small thread stacks; guarded by sum_lock */
-  static pthread_mutex_t sum_lock = PTHREAD_MUTEX_INITIALIZER;
   pool_usage_t u;
   pool_usage(&u);
   *out = (struct hak_stats){ 0 };
@@ -97,7 +104,6 @@ static void put_line(int fd, const char *name, const char *suffix, size_t value)
 /* The figures are gathered first; no lock is held while they are written. */
 HAK_EXPORT void hak_stats_print(int fd) {
   static struct hak_stats st;   /* 3 KiB: kept off small thread stacks */
-  static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
   pthread_mutex_lock(&print_lock);
   hak_stats_get(&st);
   static const struct { const char *name; size_t off; } lines[] = {
@@ -132,7 +138,6 @@ HAK_EXPORT void hak_stats_print(int fd) {
 HAK_EXPORT int hak_malloc_info(int options, FILE *fp) {
   if (options != 0) { errno = EINVAL; return -1; }
   static struct hak_stats st;
-  static pthread_mutex_t info_lock = PTHREAD_MUTEX_INITIALIZER;
   pthread_mutex_lock(&info_lock);   /* the figures' buffer only: no allocator lock is held while writing */
   hak_stats_get(&st);
   fprintf(fp, "<malloc version=\"hakmem-1\">\n<heap nr=\"0\">\n<sizes>\n");

@@ -335,18 +335,21 @@ static unsigned purge_pages(superslab_t *ss, unsigned want, bool exchanged) {
   return pages;
 }
 
-/* Gives ss's dirty pages back; a wholly free ss beyond the EMPTY_SS_KEPT
- * kept (shared out among the arenas, at least 2 each) goes back to the OS
- * whole. */
-static void purge_superslab(superslab_t *ss) {
+/* Unmaps ss if it is wholly free and beyond the EMPTY_SS_KEPT kept
+ * (shared out among the arenas, at least 2 each). */
+static bool unmap_surplus(superslab_t *ss) {
   arena_t *a = AR(ss);
   unsigned kept = EMPTY_SS_KEPT / arena_count;   /* 2 each at least: 16 with 8 arenas */
-  if (ss->free_pages == USABLE_PAGES && a->empty_count > (kept < 2 ? 2 : kept)) {
-    a->empty_count--;
-    superslab_unmap(ss);
-    return;
-  }
-  purge_pages(ss, ~0u, false);
+  if (ss->free_pages != USABLE_PAGES || a->empty_count <= (kept < 2 ? 2 : kept)) return false;
+  a->empty_count--;
+  superslab_unmap(ss);
+  return true;
+}
+
+/* Gives ss's dirty pages back; a wholly free one beyond those kept goes back
+ * to the OS whole. */
+static void purge_superslab(superslab_t *ss) {
+  if (!unmap_surplus(ss)) purge_pages(ss, ~0u, false);
 }
 
 /* Looks at the SuperSlabs whose purge time has come: purges those quiet
@@ -409,9 +412,12 @@ static void exchange(arena_t *a, unsigned clean) {
   for (unsigned visits = 0; now != 0 && ss != NULL && visits < EXCHANGE_VISITS && a->exchange_debt > 0 && a->dirty_pages > EXCHANGE_FLOOR; visits++) {
     superslab_t *next = ss->link[L_DIRTY].next;
     if (now - ss->dirty_last >= EXCHANGE_QUIET_MS) {
-      size_t above = a->dirty_pages - EXCHANGE_FLOOR;
-      unsigned got = purge_pages(ss, a->exchange_debt < above ? a->exchange_debt : (unsigned)above, true);
-      a->exchange_debt -= got;
+      /* a wholly free one beyond those kept goes whole: purged, it would
+       * leave the dirty list, where the clock unmaps such SuperSlabs */
+      size_t above = a->dirty_pages - EXCHANGE_FLOOR, before = a->dirty_pages;
+      unsigned got = unmap_surplus(ss) ? (unsigned)(before - a->dirty_pages)
+                                       : purge_pages(ss, a->exchange_debt < above ? a->exchange_debt : (unsigned)above, true);
+      a->exchange_debt = got >= a->exchange_debt ? 0 : a->exchange_debt - got;
     }
     ss = next;
   }
@@ -717,10 +723,7 @@ bool pool_trim(void) {
 /* The pool's counters summed over the arenas (each read under its lock),
  * the large runs with those split in the heaps' run caches. */
 static void arenas_total(pool_totals_t *s) {
-  heap_counters_t c;
-  heap_counters_sum(&c);
   memset(s, 0, sizeof *s);
-  s->large_runs = c.run_splits;
   for (unsigned i = 0; i < arena_count; i++) {
     arena_t *a = &arenas[i];
     pthread_mutex_lock(&a->lock);
@@ -732,6 +735,11 @@ static void arenas_total(pool_totals_t *s) {
     for (unsigned k = 0; k < NUM_CLASSES; k++) s->class_slabs[k] += a->class_slabs[k];
     pthread_mutex_unlock(&a->lock);
   }
+  /* after the arenas: a run split meanwhile and freed in halves is counted
+   * once too often, never a free without its split (a wrapped count) */
+  heap_counters_t c;
+  heap_counters_sum(&c);
+  s->large_runs += c.run_splits;
 }
 
 /* Committed counts the pages handed out (slabs whole, though a slab's

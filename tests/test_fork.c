@@ -1,9 +1,12 @@
 /* fork from a multi-threaded process (run with libhakmem preloaded):
- * workers allocate and free while the main thread forks 200 times; each
- * child allocates, frees, starts a thread and exits cleanly, and the
- * blocks that a parent thread (which does not exist in the child) had
- * cached are given back.  A watchdog turns a deadlock into a failure. */
+ * workers allocate and free (small, large and huge blocks, and read the
+ * statistics) while the main thread forks 200 times; each child
+ * allocates, frees, starts a thread, reads the statistics and exits
+ * cleanly, and the blocks that a parent thread (which does not exist in
+ * the child) had cached are given back.  A watchdog turns a deadlock into
+ * a failure. */
 #include "check.h"
+#include "hakmem.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -14,6 +17,7 @@
 #include <unistd.h>
 
 int hak_owns(const void *p) __attribute__((weak));
+int hak_stats_get(struct hak_stats *out) __attribute__((weak));
 
 #define FORKS 200
 #define PARKED 10
@@ -39,6 +43,41 @@ static void *worker(void *arg) {
   }
   for (int i = 0; i < 64; i++) free(slots[i]);
   return NULL;
+}
+
+/* Huge blocks freed and allocated again come from the huge tier's cache
+ * of mappings, under its lock: a fork lands while it is held. */
+static void *huge_worker(void *arg) {
+  for (unsigned long n = 1; !atomic_load(&stop); n++) {
+    if (arg == NULL && n % 64 == 0) usleep(50);   /* arg: a tight loop */
+    char *volatile p = malloc((size_t)3 << 20);   /* volatile: the compiler may drop a malloc/free pair */
+    p[0] = 1;
+    free(p);
+  }
+  return NULL;
+}
+
+/* The statistics take their own locks, then the allocator's. */
+static void *stats_reader(void *arg) {
+  static struct hak_stats st[2];   /* one per caller */
+  while (!atomic_load(&stop)) {
+    if (hak_stats_get != NULL) hak_stats_get(&st[arg != NULL]);
+    if (arg == NULL) usleep(100);   /* arg: a tight loop */
+  }
+  return NULL;
+}
+
+/* A child forked while one thread frees and allocates huge blocks and
+ * another reads the statistics, each in a tight loop (a fork lands while
+ * their locks are held about one time in four): both work in the child. */
+static int tight_child(void) {
+  alarm(5);
+  char *volatile p = malloc((size_t)3 << 20);
+  if (p == NULL) return 7;
+  p[0] = 1;
+  free(p);
+  static struct hak_stats st;
+  return hak_stats_get != NULL && hak_stats_get(&st) == 0 ? 0 : 8;
 }
 
 /* Allocates and frees PARKED blocks (they stay in its thread cache), then
@@ -103,6 +142,12 @@ static int child_main(void) {
   void *blocks[300];
   for (int i = 0; i < 300; i++) { blocks[i] = malloc((size_t)i * 7 + 1); memset(blocks[i], 7, (size_t)i * 7 + 1); }
   for (int i = 0; i < 300; i++) free(blocks[i]);
+  char *volatile huge = malloc((size_t)3 << 20);   /* the huge tier's cache lock */
+  if (huge == NULL) return 7;
+  huge[0] = 1;
+  free(huge);
+  static struct hak_stats st;
+  if (hak_stats_get == NULL || hak_stats_get(&st) != 0) return 8;   /* the statistics' locks */
   pthread_t t;
   if (pthread_create(&t, NULL, child_thread, "child") != 0) return 4;
   char *r;
@@ -120,8 +165,10 @@ int main(void) {
   while (!parked_ready) pthread_cond_wait(&park_cond, &park_lock);
   pthread_mutex_unlock(&park_lock);
   for (int i = 0; i < 3; i++) pthread_create(&w[i], NULL, worker, (void *)(uintptr_t)(i + 1));
-  pthread_t churn;
+  pthread_t churn, huge, stats;
   pthread_create(&churn, NULL, churner, NULL);
+  pthread_create(&huge, NULL, huge_worker, NULL);
+  pthread_create(&stats, NULL, stats_reader, NULL);
   int failed = 0, hung = 0, first_bad = -1;
   for (int k = 0; k < FORKS; k++) {
     pid_t pid = fork();
@@ -140,8 +187,26 @@ int main(void) {
   pthread_mutex_unlock(&park_lock);
   for (int i = 0; i < 3; i++) pthread_join(w[i], NULL);
   pthread_join(churn, NULL);
+  pthread_join(huge, NULL);
+  pthread_join(stats, NULL);
   pthread_join(park, NULL);
   if (failed) fprintf(stderr, "%d of %d children failed (%d hung), first status %d\n", failed, FORKS, hung, first_bad);
   CHECK(failed == 0);
+  atomic_store(&stop, 0);
+  pthread_create(&huge, NULL, huge_worker, "tight");
+  pthread_create(&stats, NULL, stats_reader, "tight");
+  int tight_failed = 0;
+  for (int k = 0; k < 30; k++) {
+    pid_t pid = fork();
+    if (pid == 0) exit(tight_child());
+    int status;
+    waitpid(pid, &status, 0);
+    tight_failed += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+  }
+  atomic_store(&stop, 1);
+  pthread_join(huge, NULL);
+  pthread_join(stats, NULL);
+  if (tight_failed) fprintf(stderr, "%d of 30 children forked beside tight loops failed\n", tight_failed);
+  CHECK(tight_failed == 0);
   CHECK_DONE();
 }
