@@ -33,9 +33,9 @@ struct mallinfo2 hak_mallinfo2(void);
 int    hak_mallopt(int param, int value);
 int    hak_malloc_trim(size_t pad);
 
-/* 1 when p points at the start of a block of hakmem's (in use, or free in
- * a cache or slab that is still in use); 0 otherwise.  Never aborts, unlike
- * free of a foreign pointer. */
+/* 1 when p points at the start of a block of hakmem's that is in use; 0
+ * otherwise (free blocks, even in a thread's cache, give 0 as far as their
+ * free mark shows it).  Never aborts, unlike free of a foreign pointer. */
 int    hak_owns(const void *p);
 
 /* Statistics, counted always (per thread, merged when asked for).  The

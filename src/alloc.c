@@ -105,8 +105,10 @@ HAK_EXPORT void *hak_realloc(void *p, size_t size) {
     huge_hdr_t *h = registry_huge(registry_lookup(p));
     if (h == NULL && size <= LARGE_MAX && large_resize(p, size)) return p;   /* run: grow into free pages, or shrink */
     if (h != NULL && size > LARGE_MAX) {   /* mapping: mremap */
+      int saved = errno;
       void *q = huge_realloc(h, size);
       if (q != NULL) return q;
+      errno = saved;   /* the copy below may still succeed */
     }
   }
   void *q = hak_alloc_inline(size);
@@ -223,11 +225,14 @@ HAK_EXPORT struct mallinfo hak_mallinfo(void) {
   return mi;
 }
 
-/* glibc's tuning parameters are accepted and have no effect: hakmem's
- * policies are set through HAKMEM_* options. */
+/* glibc's tuning parameters (malloc.h: M_MXFAST..M_KEEP, M_TRIM_THRESHOLD
+ * ..M_ARENA_MAX) are accepted and have no effect: hakmem's policies are set
+ * through HAKMEM_* options.  As in glibc, M_MXFAST refuses a value outside
+ * 0..160 (its largest fast bin); unlike glibc, an unknown parameter gives 0,
+ * so that a program can tell that nothing took it. */
 HAK_EXPORT int hak_mallopt(int param, int value) {
-  (void)value;
-  return param == M_MXFAST || (param <= M_TRIM_THRESHOLD && param >= M_ARENA_MAX);
+  if (param == M_MXFAST) return value >= 0 && value <= 80 * (int)sizeof(size_t) / 4;
+  return (param >= M_MXFAST && param <= M_KEEP) || (param <= M_TRIM_THRESHOLD && param >= M_ARENA_MAX);
 }
 
 HAK_EXPORT int hak_malloc_trim(size_t pad) {

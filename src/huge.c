@@ -40,8 +40,8 @@ static huge_hdr_t *cache_take(unsigned i) {
   return h;
 }
 
-void huge_cache_expire(uint64_t now, bool all) {
-  if (atomic_load_explicit(&cache_count, memory_order_relaxed) == 0) return;
+bool huge_cache_expire(uint64_t now, bool all) {
+  if (atomic_load_explicit(&cache_count, memory_order_relaxed) == 0) return false;
   uint64_t delay = (uint64_t)hak_options[OPT_PURGE_DELAY_MS];
   huge_hdr_t *gone[HUGE_CACHE_SLOTS];
   unsigned n = 0;
@@ -50,7 +50,9 @@ void huge_cache_expire(uint64_t now, bool all) {
   while (atomic_load_explicit(&cache_count, memory_order_relaxed) > 0 && (all || now >= cache[0].freed_ms + delay))
     gone[n++] = cache_take(0);
   pthread_mutex_unlock(&cache_lock);
+  bool any = n > 0;
   while (n > 0) unmap_mapping(gone[--n]);
+  return any;
 }
 
 /* fork: the cache is consistent in the child (taken after the pool's locks;
@@ -162,8 +164,12 @@ void *huge_realloc(huge_hdr_t *h, size_t size) {
     if (chunk_span(new_map) < chunk_span(old_map)) registry_clear(base + chunk_span(new_map), chunk_span(old_map) - chunk_span(new_map));
     os_unmap(base + new_map, old_map - new_map);
   } else if (os_remap_in_place(base, old_map, new_map)) {
-    if (!registry_set(base, new_map, (uintptr_t)h | REG_HUGE_TAG)) {
+    /* only the chunks the growth adds: a failure rolls back what it set,
+     * from its start, and the block's own chunks must stay registered */
+    size_t have = chunk_span(old_map);
+    if (chunk_span(new_map) > have && !registry_set(base + have, chunk_span(new_map) - have, (uintptr_t)h | REG_HUGE_TAG)) {
       os_remap_in_place(base, new_map, old_map);
+      errno = ENOMEM;
       return NULL;
     }
   } else {
@@ -173,8 +179,10 @@ void *huge_realloc(huge_hdr_t *h, size_t size) {
      * the address space is short. */
     size_t roomy = align_up(old_map + old_map / 2, os_page_size());
     uint8_t *dest = NULL;
+    int saved = errno;   /* a refused roomy mapping must not show after a success */
     if (roomy > new_map && (dest = os_map_aligned(roomy, SS_SIZE)) != NULL) new_map = roomy;
     if (dest == NULL && (dest = os_map_aligned(new_map, SS_SIZE)) == NULL) return NULL;
+    errno = saved;
     if (!registry_set(dest, new_map, (uintptr_t)dest | REG_HUGE_TAG) || !os_remap_to(base, old_map, dest)) {
       registry_clear(dest, new_map);
       os_unmap(dest, new_map);

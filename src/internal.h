@@ -220,6 +220,16 @@ static inline bool block_freed(const void *p) {
   return w == hak_free_key || w == MARK_SLAB;
 }
 
+/* A fork child finds the other threads' caches as they left them, between
+ * any two of their stores, and flushes them: a block or run goes into a
+ * cache only once its free mark is written, and its mark is cleared only
+ * once it has left the cache, so that the flush never meets a cached block
+ * without its mark (and aborts).  The paths that change a cache without
+ * the heap's lock (which fork's prepare handler takes) keep their stores
+ * in that order with this compiler barrier: it emits no instruction, and
+ * x86-64 makes a thread's stores visible in program order. */
+#define CACHE_ORDER() atomic_signal_fence(memory_order_seq_cst)
+
 /* ----------------------------------------------------------- size classes */
 
 extern const uint32_t hak_class_size[NUM_CLASSES];
@@ -408,7 +418,7 @@ void   large_heap_flush(heap_t *h);             /* the heap's run cache back to 
 /* -------------------------------------------------------------- huge tier */
 
 void  *huge_alloc(size_t size, size_t alignment, bool *zeroed);   /* zeroed: fresh pages */
-void   huge_cache_expire(uint64_t now, bool all);   /* unmaps cached mappings unused for the purge delay */
+bool   huge_cache_expire(uint64_t now, bool all);   /* unmaps cached mappings unused for the purge delay (all: every one); true if any */
 void   huge_free(huge_hdr_t *h, void *p, const char *func);
 size_t huge_usable_size(const huge_hdr_t *h);
 void  *huge_realloc(huge_hdr_t *h, size_t size);   /* NULL: not done in place (block intact) */
@@ -533,6 +543,7 @@ static ALWAYS_INLINE void *hak_alloc_off(size_t off) {
   /* one cold call for both checks, so that the fast path needs no frame */
   if (UNLIKELY(((uintptr_t)next & (MIN_ALIGN - 1)) != 0) || UNLIKELY(((uintptr_t *)p)[1] != hak_free_key)) hak_fatal_pop(p);
   c->head = next;
+  CACHE_ORDER();
   ((uintptr_t *)p)[1] = 0;   /* the free mark */
   c->room++;
   c->allocs++;
@@ -591,6 +602,7 @@ static ALWAYS_INLINE void hak_free_owned(heap_t *h, slab_meta_t *m, void *p) {
 static ALWAYS_INLINE void hak_free_in_slab(heap_t *h, slab_meta_t *m, void *p, const char *func) {
   if (UNLIKELY(!slab_block_valid(m, p))) { large_free(p, h, ss_of(p), func); return; }   /* a large run, or invalid */
   ((uintptr_t *)p)[1] = hak_free_key;   /* written, not read: see block_freed */
+  CACHE_ORDER();
   if (UNLIKELY(!slab_owned_by(m, h))) { tiny_free_remote(p, h, m); return; }
   hak_free_owned(h, m, p);
 }

@@ -24,9 +24,10 @@ static void *cache_take(heap_t *h, unsigned i) {
   /* a write after free over the mark, which could also hide a second free
    * of the run and cache it twice */
   if (UNLIKELY(((uintptr_t *)p)[1] != MARK_RUN)) hak_fatal_mark(p);
-  ((uintptr_t *)p)[1] = 0;
   h->run_pages -= h->runs[i].pages;
   h->runs[i] = h->runs[--h->run_count];
+  CACHE_ORDER();
+  ((uintptr_t *)p)[1] = 0;
   return p;
 }
 
@@ -45,6 +46,7 @@ static void cache_evict(heap_t *h, unsigned slots, unsigned pages) {
 }
 
 void *large_alloc(size_t size) {
+  int saved = errno;   /* a heap that could not be made must not leave ENOMEM after a success */
   heap_t *h = hak_tls_heap;
   if (UNLIKELY(h->state != HEAP_LIVE)) h = heap_for_thread();
   unsigned n = pages_for(size);
@@ -69,16 +71,17 @@ void *large_alloc(size_t size) {
       ss->run[page + n] = (uint16_t)((have - n) | RUN_LIVE);
       ss->run[page] = (uint16_t)(n | RUN_LIVE);
       ((uintptr_t *)rest)[1] = MARK_RUN;
-      ((uintptr_t *)p)[1] = 0;
+      CACHE_ORDER();
       h->runs[best].p = rest;
       h->runs[best].pages = have - n;
+      CACHE_ORDER();
+      ((uintptr_t *)p)[1] = 0;
       h->run_pages -= n;
       h->counters.run_splits++;
     }
     h->counters.large_allocs++;
     return p;
   }
-  int saved = errno;
   void *p = pool_alloc_run(h, n);
   errno = p ? saved : ENOMEM;
   if (p != NULL) HEAP_COUNT(h, large_allocs, 1);
@@ -103,6 +106,7 @@ void large_free(void *p, heap_t *h, superslab_t *ss, const char *func) {
   if (h->run_count == RUN_CACHE_SLOTS || h->run_pages + n > RUN_CACHE_PAGES)
     cache_evict(h, RUN_CACHE_SLOTS / 2, (RUN_CACHE_PAGES - n) / 2);
   ((uintptr_t *)p)[1] = MARK_RUN;
+  CACHE_ORDER();
   h->runs[h->run_count].p = p;
   h->runs[h->run_count].pages = n;
   h->runs[h->run_count].seq = h->run_seq++;

@@ -716,8 +716,7 @@ bool pool_trim(void) {
     purge_due_update(a);
     pthread_mutex_unlock(&a->lock);
   }
-  huge_cache_expire(0, true);
-  return released;
+  return huge_cache_expire(0, true) || released;
 }
 
 /* The pool's counters summed over the arenas (each read under its lock),

@@ -184,13 +184,29 @@ static uint32_t take_blocks(slab_meta_t *m, uint32_t want, void **head) {
   return n;
 }
 
+/* Gives empty slab m (used 0) back to the pool, once its free list is
+ * seen to hold exactly the blocks carved, each marked as on the list.  A
+ * second free of a block already on that list overwrites its mark with
+ * the cache's, so the flush that takes it back accepts it: the block is
+ * then on the list twice and counted back twice, and the slab would empty
+ * while another of its blocks is still in use. */
+static void slab_release(slab_meta_t *m) {
+  uint32_t n = 0;
+  for (void *p = m->free; p != NULL && n <= m->carved; p = slab_link_next(m, p)) {
+    if (UNLIKELY(((uintptr_t *)p)[1] != MARK_SLAB)) hak_fatal_mark(p);
+    n++;
+  }
+  if (UNLIKELY(n != m->carved)) hak_fatal_pointer("free", "double free detected in the slab at", slab_start(m));
+  pool_release_slab(m);
+}
+
 static uintptr_t *hint_of(heap_t *h, const void *ss) { return &h->hint[((uintptr_t)ss >> SS_SHIFT) & (HINTS - 1)]; }
 
 static void release_slab(heap_t *h, slab_meta_t **ring, slab_meta_t *m) {
   ring_remove(ring, m);
   uintptr_t *hint = hint_of(h, m);
   if (*hint == (uintptr_t)ss_of(m)) *hint = HINT_NONE;   /* the SuperSlab may go away with this slab */
-  pool_release_slab(m);
+  slab_release(m);
 }
 
 /* A slab whose owner exited: under its class's orphan lock from now on. */
@@ -203,7 +219,7 @@ static void orphan_slab(heap_t *h, slab_meta_t *m) {
    * pushers see the orphan and free under this lock */
   collect_remote(m);
   if (m->used == 0) {
-    pool_release_slab(m);
+    slab_release(m);
   } else {
     ring_push(&o->head, m);
     atomic_fetch_add_explicit(&o->count, 1, memory_order_relaxed);
@@ -493,7 +509,7 @@ static bool orphan_free(slab_meta_t *m, void *p) {
   if (--m->used == 0) {
     ring_remove(&o->head, m);
     atomic_fetch_sub_explicit(&o->count, 1, memory_order_relaxed);
-    pool_release_slab(m);
+    slab_release(m);
   }
   pthread_mutex_unlock(&o->lock);
   return true;
@@ -562,7 +578,7 @@ static void heap_sweep(heap_t *h, unsigned cls, bool orphan) {
     m->full = 0;
     collect_remote(m);
     if (m->used == 0) {
-      pool_release_slab(m);
+      slab_release(m);
     } else if (orphan) {
       orphan_slab(h, m);
     } else if (m->free == NULL && m->carved == slab_capacity(m)) {
@@ -609,7 +625,7 @@ void tiny_heap_trim(heap_t *h) {
       collect_remote(m);
       if (m->used == 0) {
         atomic_fetch_sub_explicit(&o->count, 1, memory_order_relaxed);
-        pool_release_slab(m);
+        slab_release(m);
       } else {
         ring_push(&keep, m);
       }

@@ -215,7 +215,13 @@ static void test_info(void) {
   hak_free(huge);
   for (int i = 0; i < 1000; i++) hak_free(small[i]);
   CHECK(hak_mallopt(M_MMAP_THRESHOLD, 1 << 20) == 1);
+  CHECK(hak_mallopt(M_KEEP, 0) == 1 && hak_mallopt(M_MXFAST, 64) == 1);
+  CHECK(hak_mallopt(M_MXFAST, -1) == 0 && hak_mallopt(M_MXFAST, 161) == 0);   /* glibc refuses these */
   CHECK(hak_mallopt(12345, 1) == 0);
+  hak_malloc_trim(0);                /* nothing else left to give back */
+  void *cached = hak_malloc(8 << 20);
+  hak_free(cached);                  /* kept in the huge tier's cache */
+  CHECK(hak_malloc_trim(0) == 1);    /* unmapped: memory went back */
   errno = 9;
   int t = hak_malloc_trim(0);
   CHECK((t == 0 || t == 1) && errno == 9);

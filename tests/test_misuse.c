@@ -53,6 +53,14 @@ static void double_free_mid(void) {
   hak_free(p);
   allocate_on(5000);
 }
+static void double_free_flushed(void) {   /* the first free went back to the slab's list: a trim, or a full cache */
+  void *keep = hak_malloc(5000), *p = hak_malloc(5000);
+  hak_free(p);
+  hak_malloc_trim(0);
+  hak_free(p);           /* taken back again by the next flush: the slab would empty under keep */
+  hak_malloc_trim(0);
+  hak_free(keep);
+}
 static void double_free_large(void) { void *p = hak_malloc(100 << 10); hak_free(p); hak_free(p); }
 static void double_free_huge(void) { void *p = hak_malloc(4 << 20); hak_free(p); hak_free(p); }
 static void *free_it(void *p) { hak_free(p); return NULL; }
@@ -127,6 +135,7 @@ static const struct { const char *name; misuse_fn fn; const char *dflt, *debug; 
   { "double free, not the last block freed", double_free_later, DOUBLE_LATER, FF "double free: pointer 0x" },
   { "double free (mid, 5000 bytes)", double_free_mid, DOUBLE_LATER, FF "double free: pointer 0x" },
   { "double free after a free by another thread", double_free_other_thread, DOUBLE_LATER, FF "double free: pointer 0x" },
+  { "double free of a block back on its slab's list", double_free_flushed, "hakmem: free(): double free detected in the slab at 0x", FF "double free: pointer 0x" },
   { "double free (large)", double_free_large, DOUBLE, "hakmem: free(): invalid pointer (interior, or already freed)" },
   { "double free (huge)", double_free_huge, DOUBLE, "hakmem: free(): invalid pointer (interior, or already freed)" },
   { "realloc of a freed block", realloc_freed_small, "hakmem: realloc(): invalid pointer (interior, or already freed)", FF "block already freed: pointer 0x" },
