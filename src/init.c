@@ -9,6 +9,7 @@
 #include "options.h"
 #include "../include/hakmem.h"
 
+#include <errno.h>
 #include <sched.h>
 
 _Atomic int hak_init_state;
@@ -29,18 +30,24 @@ void hak_init_slow(void) {
     while (atomic_load_explicit(&hak_init_state, memory_order_acquire) != 2) sched_yield();
     return;
   }
+  int saved = errno;   /* sched_getaffinity and getauxval may set it on their fallbacks */
   uint64_t key = os_random();
   if (key != 0) hak_free_key = key | (1ull << 63);   /* the marks derived from it (key ^ 1, ^ 2) are never 0 either */
   options_init();
   pool_init();
+  /* From here on, what start-up calls might allocate on this thread
+   * (pthread_key_create, pthread_atfork; nothing does on glibc today, an
+   * audit library or a lazily bound static link could) is served as if
+   * start-up were over, not spun on.  Not before: a block freed with the
+   * key above unset would fail its mark once it is set. */
+  hak_tls_initialising = true;
   os_page_size();
   hak_thread_hook_ok = os_thread_hook_init(heap_thread_exit);
   /* The fork handlers go in before initialisation is published, so that no
-   * fork can find hakmem's locks unguarded; pthread_atfork may allocate,
-   * which this thread then does as if initialisation were over. */
-  hak_tls_initialising = true;
+   * fork can find hakmem's locks unguarded (pthread_atfork may allocate). */
   os_atfork(fork_prepare, fork_parent, fork_child);
   hak_tls_initialising = false;
+  errno = saved;
   atomic_store_explicit(&hak_init_state, 2, memory_order_release);
   if (hak_options[OPT_VERBOSE]) options_print(2);
   /* Programs often close stderr in an atexit handler (coreutils do), before

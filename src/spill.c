@@ -19,9 +19,11 @@
  * thread cache with the queues on, once a second thread has a heap (so
  * never before main, in practice, and never in a single-threaded program),
  * sleeps on a futex while the queues are empty, has every signal blocked
- * and is detached: fork and exit never wait for it.  In a fork child it is started again when needed; a batch the
- * parent's drainer held detached at the fork is lost to the child (its
- * memory stays mapped, unused). */
+ * and is detached: fork and exit never wait for it.  In a fork child it is started again when needed; batches that a
+ * thread of the parent held detached at the fork (the drainer in a round,
+ * a thread inside spill_take or a trim between its exchange and its push
+ * back) are lost to the child: their blocks stay counted as used, so their
+ * memory stays mapped, unused. */
 #include "internal.h"
 
 #include <sched.h>
@@ -118,6 +120,7 @@ uint32_t spill_take(unsigned cls, void **out) {
   atomic_fetch_add_explicit(&q->takes, 1, memory_order_relaxed);
   uint32_t count = batch_count(b);
   *link_of(b) = hak_free_key;   /* a cached block's free mark again */
+  CACHE_ORDER();
   *out = b;
   return count;
 }
@@ -134,6 +137,7 @@ static size_t drain_class(unsigned cls, size_t max, bool background) {
     *link_of(b) = hak_free_key;
     void *p = b;
     for (; p != NULL && n < max; n++, count--) {
+      if (UNLIKELY(count == 0)) hak_fatal_link(p);   /* more blocks than its count: a block freed twice looped it */
       void *next = link_next(p);
       tiny_free_foreign(p);
       p = next;

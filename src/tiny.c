@@ -414,14 +414,14 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
   }
   tcache_t *c = &h->cache[cls];
   pool_purge_tick();
+  /* before the cache is looked at: starting the drainer allocates (the new
+   * thread's TLS), maybe from this very class, which refills its cache */
+  if (hak_options[OPT_BG_SPILL]) spill_start_drainer();
   if (c->head == NULL) {
     if (c->cap == 0) cap_set(c, class_cap(cls));   /* drained while the process shrank */
     cap_grow(h, c, cls);
     uint32_t n = 0;
-    if (hak_options[OPT_BG_SPILL]) {
-      spill_start_drainer();
-      n = spill_take(cls, &c->head);
-    }
+    if (hak_options[OPT_BG_SPILL]) n = spill_take(cls, &c->head);
     if (n > 0) {
       if (n > c->room) cap_set(c, c->cap + (n - c->room));   /* a batch from a thread whose bound was higher */
       h->counters.spill_takes += n;
@@ -553,6 +553,7 @@ void tiny_free_remote(void *p, heap_t *h, slab_meta_t *m) {
   if (hak_options[OPT_BG_SPILL] && h->state == HEAP_LIVE) {
     /* gathered here; the batch goes to the spill queue once it is as
      * long as the target, or a thread cache's worth */
+    if (UNLIKELY(p == h->foreign[cls].head)) hak_fatal_pointer("free", "double free of", p);
     link_put(p, h->foreign[cls].head);
     h->foreign[cls].head = p;
     uint32_t n = ++h->foreign[cls].count;
@@ -692,6 +693,7 @@ void tiny_verify_slab(slab_meta_t *m) {
     uint32_t count = h->cache[m->cls].cap - h->cache[m->cls].room;
     void *p = h->cache[m->cls].head;
     for (uint32_t k = 0; p != NULL && k < count; p = link_get(p), k++) {
+      if (registry_lookup(p) != (uintptr_t)ss_of(p)) { verify_fail("thread cache: a block in no SuperSlab", p); break; }   /* before its link is read */
       if (slab_of(ss_of(p), p) != m) continue;
       uint32_t i = (uint32_t)(((uintptr_t)p & (SLAB_SIZE - 1)) / bs);
       if (!slab_block_valid(m, p) || i >= m->carved || (seen[i / 8] & (1u << (i % 8)))) { verify_fail("cached block also free in its slab, or not carved", p); break; }

@@ -9,8 +9,10 @@
 #include "check.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define THREADS 4
@@ -108,6 +110,33 @@ static void *worker(void *arg) {
   return NULL;
 }
 
+/* A thread that does not own a block frees it twice, the second time
+ * while it is still the head of the blocks the thread gathers for the
+ * queue (the target is above 1): caught at once, in a child process. */
+static void *free_twice(void *p) { hak_free(p); hak_free(p); return NULL; }
+static int double_free_gathered_caught(void) {
+  int fds[2];
+  if (pipe(fds) != 0) return 0;
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(10);   /* a looped list (the double free not caught) may never end */
+    dup2(fds[1], 2);
+    void *p = hak_malloc(64);
+    pthread_t t;
+    pthread_create(&t, NULL, free_twice, p);
+    pthread_join(t, NULL);
+    _exit(0);
+  }
+  close(fds[1]);
+  char buf[256];
+  ssize_t n = read(fds[0], buf, sizeof buf - 1);
+  buf[n > 0 ? n : 0] = '\0';
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strstr(buf, "hakmem: free(): double free of 0x") != NULL;
+}
+
 int main(int argc, char **argv) {
   /* the target and batch bound the run was given, to check their effect */
   int target_1 = argc > 1 && strcmp(argv[1], "target=1,batch=1") == 0;
@@ -168,5 +197,6 @@ int main(int argc, char **argv) {
   printf("spill: %zu blocks pushed in %zu batches, %zu taken, %zu drained (%zu by the drainer in %zu class rounds)\n",
          blocks, pushes, after.spill_takes - before.spill_takes, after.spill_drained - before.spill_drained,
          bg_drained, bg_drains);
+  if (!target_1) CHECK(double_free_gathered_caught());
   CHECK_DONE();
 }
