@@ -20,7 +20,8 @@
  * until its oldest dirty page is MAX_AGE delays old), so that memory reused
  * soon costs no page faults: a churn that keeps freeing and reusing pages
  * keeps them.  Sooner only while the pool hands out clean pages instead
- * (exchange(): as many dirty pages of SuperSlabs quiet for 25 ms).  (Purging each SuperSlab's free pages a delay after the first
+ * (exchange(): as many dirty pages of SuperSlabs quiet for 25 ms).
+ * (Purging each SuperSlab's free pages a delay after the first
  * was freed made bench_mid_large_mt fault 2.7x as often as mimalloc; a cap
  * on dirty pages as a fraction of those in use, jemalloc 3's rule, purged
  * memory that the churn reused a moment later: 20x slower.  Purging nearly
