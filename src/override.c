@@ -30,6 +30,11 @@ HAK_EXPORT int malloc_trim(size_t pad) { return hak_malloc_trim(pad); }
 HAK_EXPORT void malloc_stats(void) { hak_malloc_stats(); }
 HAK_EXPORT int malloc_info(int options, FILE *fp) { return hak_malloc_info(options, fp); }
 
+/* glibc's old alias of free (no longer declared by its headers): a binary
+ * bound to it would otherwise reach glibc's free with hakmem's block. */
+HAK_EXPORT void cfree(void *p);
+HAK_EXPORT void cfree(void *p) { free(p); }
+
 /* glibc's internal names, for programs and libraries that call them. */
 HAK_EXPORT void *__libc_malloc(size_t size) { return malloc(size); }
 HAK_EXPORT void __libc_free(void *p) { free(p); }

@@ -55,7 +55,7 @@ t_no_warnings() {
 
 t_exports() {
   local expected="__libc_calloc __libc_free __libc_mallinfo __libc_malloc __libc_mallopt __libc_memalign
-    __libc_pvalloc __libc_realloc __libc_valloc aligned_alloc calloc free hak_aligned_alloc hak_calloc
+    __libc_pvalloc __libc_realloc __libc_valloc aligned_alloc calloc cfree free hak_aligned_alloc hak_calloc
     hak_free hak_mallinfo hak_mallinfo2 hak_malloc hak_malloc_trim hak_malloc_usable_size hak_mallopt
     hak_memalign hak_owns hak_posix_memalign hak_pvalloc hak_malloc_info hak_malloc_stats hak_realloc hak_reallocarray hak_stats_get hak_stats_print
     hak_valloc mallinfo mallinfo2 malloc malloc_stats malloc_trim malloc_usable_size mallopt malloc_info memalign

@@ -7,6 +7,7 @@
  *        test_preload misuse     free a stack address (must abort) */
 #include "check.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -69,6 +70,21 @@ int main(int argc, char **argv) {
   free(l1);
   free(l2);
   __libc_free(l3);
+  /* cfree, glibc's old alias that its headers no longer declare: dlsym
+   * finds only a default symbol, so only hakmem's (linked in, the
+   * program's own symbols are not dynamic: called by name) */
+#ifdef HAKMEM_STATIC_TEST
+  extern void cfree(void *);
+  void (*cf)(void *) = cfree;
+#else
+  void (*cf)(void *) = (void (*)(void *))dlsym(RTLD_DEFAULT, "cfree");
+#endif
+  CHECK(cf != NULL);
+  if (cf != NULL) {
+    void *c = malloc(100);
+    cf(c);
+    CHECK(!owned(c));
+  }
   /* libc's own allocations */
   char *s = strdup("hakmem");
   CHECK(owned(s));
