@@ -107,8 +107,8 @@ HAK_EXPORT void *hak_realloc(void *p, size_t size) {
     if (h != NULL && size > LARGE_MAX) {   /* mapping: mremap */
       int saved = errno;
       void *q = huge_realloc(h, size);
+      errno = saved;   /* a refused mapping on the way must not show after a success, here or by the copy below */
       if (q != NULL) return q;
-      errno = saved;   /* the copy below may still succeed */
     }
   }
   void *q = hak_alloc_inline(size);

@@ -169,7 +169,6 @@ void *huge_realloc(huge_hdr_t *h, size_t size) {
     size_t have = chunk_span(old_map);
     if (chunk_span(new_map) > have && !registry_set(base + have, chunk_span(new_map) - have, (uintptr_t)h | REG_HUGE_TAG)) {
       os_remap_in_place(base, new_map, old_map);
-      errno = ENOMEM;
       return NULL;
     }
   } else {
@@ -179,10 +178,8 @@ void *huge_realloc(huge_hdr_t *h, size_t size) {
      * the address space is short. */
     size_t roomy = align_up(old_map + old_map / 2, os_page_size());
     uint8_t *dest = NULL;
-    int saved = errno;   /* a refused roomy mapping must not show after a success */
     if (roomy > new_map && (dest = os_map_aligned(roomy, SS_SIZE)) != NULL) new_map = roomy;
     if (dest == NULL && (dest = os_map_aligned(new_map, SS_SIZE)) == NULL) return NULL;
-    errno = saved;
     if (!registry_set(dest, new_map, (uintptr_t)dest | REG_HUGE_TAG) || !os_remap_to(base, old_map, dest)) {
       registry_clear(dest, new_map);
       os_unmap(dest, new_map);

@@ -421,7 +421,7 @@ void  *huge_alloc(size_t size, size_t alignment, bool *zeroed);   /* zeroed: fre
 bool   huge_cache_expire(uint64_t now, bool all);   /* unmaps cached mappings unused for the purge delay (all: every one); true if any */
 void   huge_free(huge_hdr_t *h, void *p, const char *func);
 size_t huge_usable_size(const huge_hdr_t *h);
-void  *huge_realloc(huge_hdr_t *h, size_t size);   /* NULL: not done in place (block intact) */
+void  *huge_realloc(huge_hdr_t *h, size_t size);   /* NULL: not done in place (block intact); may change errno */
 
 /* ------------------------------------------------------------------- os */
 

@@ -16,6 +16,10 @@
 
 static unsigned pages_for(size_t size) { return (unsigned)((size + PAGE_SIZE_ - 1) >> PAGE_SHIFT); }
 
+/* How long ago cached run i was freed, in frees (seq wraps: compare ages,
+ * not seqs). */
+static uint32_t run_age(const heap_t *h, unsigned i) { return h->run_seq - h->runs[i].seq; }
+
 /* Takes cached run i out of the cache: it is live, no longer cached.  The
  * last entry fills its slot (keeping the entries in order by age moved
  * half the array on every take); the age is in seq instead. */
@@ -38,8 +42,8 @@ static void cache_evict(heap_t *h, unsigned slots, unsigned pages) {
   unsigned k = 0;
   while (h->run_count > 0 && (h->run_count > slots || h->run_pages > pages)) {
     unsigned oldest = 0;
-    for (unsigned i = 1; i < h->run_count; i++)   /* seq wraps: compare ages */
-      if (h->run_seq - h->runs[i].seq > h->run_seq - h->runs[oldest].seq) oldest = i;
+    for (unsigned i = 1; i < h->run_count; i++)
+      if (run_age(h, i) > run_age(h, oldest)) oldest = i;
     out[k++] = cache_take(h, oldest);
   }
   if (k > 0) pool_free_runs(out, k, "free");
@@ -55,7 +59,7 @@ void *large_alloc(size_t size) {
   for (unsigned i = 0; i < h->run_count; i++)
     if (h->runs[i].pages >= n &&
         (best == RUN_CACHE_SLOTS || h->runs[i].pages < h->runs[best].pages ||
-         (h->runs[i].pages == h->runs[best].pages && h->run_seq - h->runs[i].seq < h->run_seq - h->runs[best].seq))) best = i;
+         (h->runs[i].pages == h->runs[best].pages && run_age(h, i) < run_age(h, best)))) best = i;
   if (best != RUN_CACHE_SLOTS) {
     void *p = h->runs[best].p;
     unsigned have = h->runs[best].pages;
