@@ -16,6 +16,8 @@
 heap_t hak_heap_empty = { .state = HEAP_EMPTY, .hint = HINTS_NONE };
 heap_t hak_heap_dead = { .state = HEAP_DEAD, .hint = HINTS_NONE };
 __thread heap_t *hak_tls_heap TLS_IE = &hak_heap_empty;
+__thread uint32_t hak_tls_serial TLS_IE;
+static uint32_t last_serial;    /* heaps_lock */
 
 static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
 static heap_t  *live_heaps;
@@ -88,6 +90,8 @@ heap_t *heap_for_thread(void) {
   for (unsigned i = 0; i < HINTS; i++) h->hint[i] = HINT_NONE;
   h->state = HEAP_LIVE;
   h->arena = arena_pick_locked();
+  if (hak_tls_serial == 0 && ++last_serial == 0) last_serial = 1;   /* after a wrap, a stale match only purges early */
+  if (hak_tls_serial == 0) hak_tls_serial = last_serial;
   h->prev = NULL;
   h->next = live_heaps;
   if (live_heaps) live_heaps->prev = h;
@@ -158,6 +162,7 @@ void heap_thread_exit(void *arg) {
   hak_tls_heap = &hak_heap_dead;
   tls_exited = true;
   heap_retire(h);
+  pool_purge_exited(hak_tls_serial);
   atomic_fetch_add_explicit(&hak_global.threads_exited, 1, memory_order_relaxed);
 }
 

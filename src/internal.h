@@ -124,10 +124,11 @@ typedef struct superslab {
   };
   ss_link_t link[SS_LISTS];
   uint64_t  dirty_first, dirty_last;        /* when the oldest and newest dirty pages were freed */
+  uint32_t  dirty_by;                       /* hak_tls_serial of the thread that freed its newest dirty pages */
   uint64_t  purge_at;                       /* when the purge clock looks at it next */
   uint64_t  free_map[PAGES_PER_SS / 64];    /* bit: the page is free */
   uint64_t  dirty_map[PAGES_PER_SS / 64];   /* bit: free, and resident since (not purged) */
-  uint64_t  exch_map[PAGES_PER_SS / 64];    /* bit: free, purged by an exchange (superslab.c) */
+  uint64_t  exch_map[PAGES_PER_SS / 64];    /* bit: free, purged ahead of the clock (exchange, thread exit: superslab.c) */
   uint16_t  run[PAGES_PER_SS];
 } superslab_t;
 
@@ -319,6 +320,7 @@ typedef struct heap {
 /* Starts out at the static empty heap, whose caches are empty with room 0:
  * the fast paths need no "initialised yet?" test. */
 extern __thread heap_t *hak_tls_heap TLS_IE;
+extern __thread uint32_t hak_tls_serial TLS_IE;   /* this thread's number from its first heap on (0: none), kept through its exit */
 extern heap_t hak_heap_empty;
 extern heap_t hak_heap_dead;
 
@@ -376,6 +378,7 @@ void         pool_release_slab(slab_meta_t *m);
 bool         pool_trim(void);                   /* unmap cached empty SuperSlabs */
 unsigned     pool_shrink_epoch(void);           /* nonzero while most free pages are dirty: thread caches drain */
 void         pool_purge_tick(void);             /* purges what is due, if anything is */
+void         pool_purge_exited(uint32_t serial); /* at thread exit: the SuperSlabs it freed pages into last */
 typedef struct pool_usage {
   size_t slabs, class_slabs[NUM_CLASSES];   /* slabs serving a class */
   size_t large_runs, large_bytes;           /* large runs handed out */
