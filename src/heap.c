@@ -162,7 +162,7 @@ void heap_thread_exit(void *arg) {
   hak_tls_heap = &hak_heap_dead;
   tls_exited = true;
   heap_retire(h);
-  pool_purge_exited(hak_tls_serial);
+  if (hak_options[OPT_EXIT_PURGE]) pool_purge_exited(hak_tls_serial);
   atomic_fetch_add_explicit(&hak_global.threads_exited, 1, memory_order_relaxed);
 }
 

@@ -463,6 +463,7 @@ enum hak_option {
   OPT_BG_SPILL,
   OPT_BG_TARGET,
   OPT_BG_MAX_BATCH,
+  OPT_EXIT_PURGE,
   OPT_COUNT
 };
 extern long hak_options[OPT_COUNT];

@@ -16,6 +16,7 @@ const hak_option_desc_t hak_option_table[OPT_COUNT] = {
   [OPT_BG_SPILL] = { "HAKMEM_TINY_BG_SPILL", 0, 0, 1, "1: blocks freed by threads that do not own them go through per-class spill queues that any thread takes from, with a background drainer" },
   [OPT_BG_TARGET] = { "HAKMEM_TINY_BG_TARGET", 128, 1, 8192, "foreign blocks a thread gathers per class (at most a thread cache's worth) before it pushes them onto the spill queue as one batch" },
   [OPT_BG_MAX_BATCH] = { "HAKMEM_TINY_BG_MAX_BATCH", 128, 1, 4096, "blocks a drain round returns to their slabs per class" },
+  [OPT_EXIT_PURGE] = { "HAKMEM_PURGE_ON_EXIT", 0, 0, 1, "1: an exiting thread gives back at once the free pages of the SuperSlabs it freed into last (less resident memory where threads come and go; the next threads fault those pages in again)" },
 };
 
 long hak_options[OPT_COUNT];

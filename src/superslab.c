@@ -20,9 +20,9 @@
  * until its oldest dirty page is MAX_AGE delays old), so that memory reused
  * soon costs no page faults: a churn that keeps freeing and reusing pages
  * keeps them.  Sooner only while the pool hands out clean pages instead
- * (exchange(): as many dirty pages of SuperSlabs quiet for 25 ms), and
- * when the thread that freed a SuperSlab's newest dirty pages exits
- * (pool_purge_exited).
+ * (exchange(): as many dirty pages of SuperSlabs quiet for 25 ms), and,
+ * with HAKMEM_PURGE_ON_EXIT, when the thread that freed a SuperSlab's
+ * newest dirty pages exits (pool_purge_exited).
  * (Purging each SuperSlab's free pages a delay after the first
  * was freed made bench_mid_large_mt fault 2.7x as often as mimalloc; a cap
  * on dirty pages as a fraction of those in use, jemalloc 3's rule, purged
@@ -534,8 +534,9 @@ void pool_purge_tick(void) {
  * the rule here follows who freed the pages instead.  Without it,
  * bench_thread_churn ended at 17.2 MiB (every page of its 8 SuperSlabs
  * touched by some thread, none quiet for the delay), jemalloc at 5.4.  The
- * cost: the next thread faults the pages in again (larson, whose threads
- * exit every 10,000 operations: 9..15% slower; 25% without the floor). */
+ * cost: the next thread faults the pages in again (bench_thread_churn
+ * 3.5x slower; larson, whose threads exit every 10,000 operations, 9..27%,
+ * 25% without the floor): hence HAKMEM_PURGE_ON_EXIT, off by default. */
 void pool_purge_exited(uint32_t serial) {
   if (serial == 0) return;
   for (unsigned i = 0; i < arena_count; i++) {

@@ -119,7 +119,8 @@ t_options() {
   # valid values take effect (HAKMEM_STATS and HAKMEM_VERBOSE above and in
   # every program test; the spill options in the spill tests)
   HAKMEM_PURGE_DELAY_MS=0 "$T/test_options" purge 1 && HAKMEM_PURGE_DELAY_MS=60000 "$T/test_options" purge 0 &&
-  "$T/test_options" purge 0 && HAKMEM_THP=1 "$T/test_options" thp 1 && "$T/test_options" thp 0 || return 1
+  "$T/test_options" purge 0 && HAKMEM_THP=1 "$T/test_options" thp 1 && "$T/test_options" thp 0 &&
+  HAKMEM_PURGE_DELAY_MS=60000 HAKMEM_PURGE_ON_EXIT=1 "$T/test_options" exit 1 && HAKMEM_PURGE_DELAY_MS=60000 "$T/test_options" exit 0 || return 1
   # a secure-execution process (set-user-id) ignores the environment: a
   # static program with hakmem, set-user-id to nobody
   local prog=$tmp/secure/options_table

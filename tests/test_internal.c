@@ -380,8 +380,9 @@ static void test_exit_purge(void) {
   /* an exiting thread's SuperSlabs give back the dirty pages above the
    * arena's floor (128 pages) at once, lowest first; not a SuperSlab that
    * a live thread freed pages into since */
-  long saved_delay = hak_options[OPT_PURGE_DELAY_MS];
+  long saved_delay = hak_options[OPT_PURGE_DELAY_MS], saved_exit = hak_options[OPT_EXIT_PURGE];
   hak_options[OPT_PURGE_DELAY_MS] = 60000;   /* the clock purges nothing here */
+  hak_options[OPT_EXIT_PURGE] = 1;
   for (int live_frees_after = 0; live_frees_after < 2; live_frees_after++) {
     hak_malloc_trim(0);
     exiter_t e = { 0 };
@@ -411,6 +412,7 @@ static void test_exit_purge(void) {
     CHECK(hak_verify() == 0);
   }
   hak_options[OPT_PURGE_DELAY_MS] = saved_delay;
+  hak_options[OPT_EXIT_PURGE] = saved_exit;
 }
 
 static void test_huge(void) {

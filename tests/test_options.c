@@ -3,10 +3,14 @@
  *   test_options purge 0|1   freed pages are (1) or are not (0) given back
  *                            100 ms later (HAKMEM_PURGE_DELAY_MS)
  *   test_options thp 0|1     a huge block's mapping asks for (1) or refuses
- *                            (0) transparent huge pages (HAKMEM_THP) */
+ *                            (0) transparent huge pages (HAKMEM_THP)
+ *   test_options exit 0|1    a thread's exit gives back (1) or keeps (0) the
+ *                            pages it freed (HAKMEM_PURGE_ON_EXIT; run with
+ *                            a purge delay of a minute) */
 #include "../include/hakmem.h"
 #include "check.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +28,29 @@ static void purge(int expect) {
   hak_free(hak_malloc(600 << 10));   /* a pool call: the purge clock runs there */
   hak_stats_get(&s1);
   CHECK((s1.bytes_purged > s0.bytes_purged) == expect);
+}
+
+static void *free_2mib(void *arg) {
+  (void)arg;
+  void *b[16];
+  for (int i = 0; i < 16; i++) {
+    b[i] = hak_malloc(128 << 10);
+    memset(b[i], 1, 128 << 10);
+  }
+  for (int i = 0; i < 16; i++) hak_free(b[i]);
+  return NULL;
+}
+
+static void exit_purge(int expect) {
+  struct hak_stats s0, s1;
+  hak_stats_get(&s0);
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, free_2mib, NULL) == 0);
+  pthread_join(t, NULL);
+  hak_stats_get(&s1);
+  CHECK(s1.threads_exited == s0.threads_exited + 1);
+  CHECK((s1.bytes_purged >= s0.bytes_purged + (1u << 20)) == expect);
+  CHECK(s1.bytes_purged == s0.bytes_purged || expect);
 }
 
 /* The VmFlags of the mapping that holds p. */
@@ -59,6 +86,7 @@ int main(int argc, char **argv) {
   int expect = argv[2][0] == '1';
   if (strcmp(argv[1], "purge") == 0) purge(expect);
   else if (strcmp(argv[1], "thp") == 0) thp(expect);
+  else if (strcmp(argv[1], "exit") == 0) exit_purge(expect);
   else return 2;
   CHECK_DONE();
 }
