@@ -535,17 +535,19 @@ void pool_purge_tick(void) {
  * bench_thread_churn ended at 17.2 MiB (every page of its 8 SuperSlabs
  * touched by some thread, none quiet for the delay), jemalloc at 5.4.  The
  * cost: the next thread faults the pages in again (bench_thread_churn
- * 3.5x slower; larson, whose threads exit every 10,000 operations, 9..27%,
- * 25% without the floor): hence HAKMEM_PURGE_ON_EXIT, off by default. */
+ * 3.5x the best peer's time; larson, whose threads exit every 10,000
+ * operations, 9..27% slower): hence HAKMEM_PURGE_ON_EXIT, off by default.
+ * Pages freed by a thread without a heap (serial 0), or by destructors
+ * after the exit, wait for the clock. */
 void pool_purge_exited(uint32_t serial) {
   if (serial == 0) return;
   for (unsigned i = 0; i < arena_count; i++) {
     arena_t *a = &arenas[i];
     if (atomic_load_explicit(&purge_due[i].at, memory_order_relaxed) == UINT64_MAX) continue;   /* nothing dirty */
     pthread_mutex_lock(&a->lock);
-    for (superslab_t *ss = a->dirty_pages > EXIT_FLOOR ? a->dirty.head : NULL, *next; ss != NULL; ss = next) {
+    for (superslab_t *ss = a->dirty.head, *next; ss != NULL && a->dirty_pages > EXIT_FLOOR; ss = next) {
       next = ss->link[L_DIRTY].next;
-      if (ss->dirty_by == serial && a->dirty_pages > EXIT_FLOOR && !unmap_surplus(ss)) purge_pages(ss, (unsigned)(a->dirty_pages - EXIT_FLOOR), true);
+      if (ss->dirty_by == serial && !unmap_surplus(ss)) purge_pages(ss, (unsigned)(a->dirty_pages - EXIT_FLOOR), true);
     }
     purge_due_update(a);
     shrink_check(a);
