@@ -90,8 +90,10 @@ heap_t *heap_for_thread(void) {
   for (unsigned i = 0; i < HINTS; i++) h->hint[i] = HINT_NONE;
   h->state = HEAP_LIVE;
   h->arena = arena_pick_locked();
-  if (hak_tls_serial == 0 && ++last_serial == 0) last_serial = 1;   /* after a wrap, a stale match only purges early */
-  if (hak_tls_serial == 0) hak_tls_serial = last_serial;
+  if (hak_tls_serial == 0) {
+    if (++last_serial == 0) last_serial = 1;   /* after a wrap, a stale match only purges early */
+    hak_tls_serial = last_serial;
+  }
   h->prev = NULL;
   h->next = live_heaps;
   if (live_heaps) live_heaps->prev = h;

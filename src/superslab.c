@@ -77,7 +77,7 @@
 #define EXCHANGE_BATCH    16u       /* clean pages handed out before it acts */
 #define EXCHANGE_VISITS   4u        /* SuperSlabs at the dirty list's head it looks at */
 #define EXCHANGE_QUIET_MS 25u       /* no page freed for this long: not a churn's */
-#define EXIT_FLOOR        128u       /* dirty pages under which an arena is left alone at a thread's exit (pool_purge_exited) */
+#define EXIT_FLOOR        128u      /* dirty pages under which an arena is left alone at a thread's exit (pool_purge_exited) */
 
 enum { L_AVAIL, L_BIN, L_DIRTY };
 #define FILED_WHOLE (1u << SS_LISTS)   /* in lists: filed as wholly free (at the tails) */
