@@ -184,19 +184,20 @@ static uint32_t take_blocks(slab_meta_t *m, uint32_t want, void **head) {
   return n;
 }
 
-/* Gives empty slab m (used 0) back to the pool, once its free list is
- * seen to hold exactly the blocks carved, each marked as on the list.  A
- * second free of a block already on that list overwrites its mark with
- * the cache's, so the flush that takes it back accepts it: the block is
- * then on the list twice and counted back twice, and the slab would empty
- * while another of its blocks is still in use. */
+/* Gives empty slab m (used 0) back to the pool, once every block carved is
+ * seen marked as on its free list.  A second free of a block already on
+ * that list overwrites its mark with the cache's, so the flush that takes
+ * it back accepts it: the block is then on the list twice and counted back
+ * twice, and the slab would empty while another of its blocks is still in
+ * use, cached or pushed remotely: that block has no MARK_SLAB.  The marks
+ * are read in address order, which the prefetcher follows: walking the
+ * free list instead took a cache miss per block, 2.5% of the python3
+ * workload's time. */
 static void slab_release(slab_meta_t *m) {
-  uint32_t n = 0;
-  for (void *p = m->free; p != NULL && n <= m->carved; p = slab_link_next(m, p)) {
-    if (UNLIKELY(((uintptr_t *)p)[1] != MARK_SLAB)) hak_fatal_mark(p);
-    n++;
-  }
-  if (UNLIKELY(n != m->carved)) hak_fatal_pointer("free", "double free detected in the slab at", slab_start(m));
+  uint32_t bs = hak_class_size[m->cls];
+  const uint8_t *p = slab_start(m);
+  for (uint32_t i = 0; i < m->carved; i++, p += bs)
+    if (UNLIKELY(((const uintptr_t *)p)[1] != MARK_SLAB)) hak_fatal_pointer("free", "double free detected in the slab at", slab_start(m));
   pool_release_slab(m);
 }
 
