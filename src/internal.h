@@ -203,7 +203,8 @@ static inline void *link_next(const void *p) {   /* link_get, checked for alignm
  * bench_random_mixed with 100,000 live blocks), so a double free is found
  * where the block is next taken: malloc's pop (the mark must be the key),
  * a refill from the slab's free list (MARK_SLAB), a flush or a collection
- * of remote frees (the key): always before the block is handed out twice.
+ * of remote frees (the key), a slab's release (every block MARK_SLAB):
+ * always before the block is handed out twice.
  * The block freed last is also checked at once by free.  A live block
  * holds a mark only if the program wrote it, which it cannot know. */
 extern uintptr_t hak_free_key __attribute__((visibility("hidden")));
