@@ -320,17 +320,18 @@ static void superslab_unmap(superslab_t *ss) {
 static void shrink_check(arena_t *a);
 
 /* Gives back dirty runs of ss, lowest first, until want pages or all of
- * them (exchanged: marked as purged by an exchange); returns how many
+ * them (early: purged ahead of the clock, by the exchange or at a
+ * thread's exit, and marked in exch_map); returns how many
  * pages.  A partial purge leaves ss's place in the dirty list and its
  * dirty_first as they were: older than its oldest dirty page at worst, so
  * the clock looks at it early, never late. */
-static unsigned purge_pages(superslab_t *ss, unsigned want, bool exchanged) {
+static unsigned purge_pages(superslab_t *ss, unsigned want, bool early) {
   unsigned start, len, pages = 0;
   for (unsigned p = 0; pages < want && (len = next_run(ss->dirty_map, p, &start)) != 0; p = start + len) {
     if (len > want - pages) len = want - pages;
     os_purge((uint8_t *)ss + ((size_t)start << PAGE_SHIFT), (size_t)len << PAGE_SHIFT);
     bits_assign(ss->dirty_map, start, len, false);
-    if (exchanged) bits_assign(ss->exch_map, start, len, true);
+    if (early) bits_assign(ss->exch_map, start, len, true);
     pages += len;
   }
   if (map_empty(ss->dirty_map)) list_remove(L_DIRTY, ss);
@@ -350,10 +351,14 @@ static bool unmap_surplus(superslab_t *ss) {
   return true;
 }
 
-/* Gives ss's dirty pages back; a wholly free one beyond those kept goes back
- * to the OS whole. */
-static void purge_superslab(superslab_t *ss) {
-  if (!unmap_surplus(ss)) purge_pages(ss, ~0u, false);
+/* Gives up to want of ss's dirty pages back (early: see purge_pages); a
+ * wholly free one beyond those kept goes back to the OS whole instead,
+ * since purged it would leave the dirty list, where the clock unmaps such
+ * SuperSlabs.  Returns how many dirty pages the arena lost. */
+static unsigned purge_superslab(superslab_t *ss, unsigned want, bool early) {
+  arena_t *a = AR(ss);   /* read first: ss may be unmapped */
+  size_t before = a->dirty_pages;
+  return unmap_surplus(ss) ? (unsigned)(before - a->dirty_pages) : purge_pages(ss, want, early);
 }
 
 /* Looks at the SuperSlabs whose purge time has come: purges those quiet
@@ -362,7 +367,7 @@ static void purge_expired(arena_t *a, uint64_t now, uint64_t delay_ms) {
   while (a->dirty.head != NULL && now >= a->dirty.head->purge_at) {
     superslab_t *ss = a->dirty.head;
     if (now - ss->dirty_last >= delay_ms || now - ss->dirty_first >= MAX_AGE * delay_ms) {
-      purge_superslab(ss);
+      purge_superslab(ss, ~0u, false);
     } else {
       ss->purge_at = ss->dirty_last + delay_ms;
       list_remove(L_DIRTY, ss);
@@ -416,11 +421,8 @@ static void exchange(arena_t *a, unsigned clean) {
   for (unsigned visits = 0; now != 0 && ss != NULL && visits < EXCHANGE_VISITS && a->exchange_debt > 0 && a->dirty_pages > EXCHANGE_FLOOR; visits++) {
     superslab_t *next = ss->link[L_DIRTY].next;
     if (now - ss->dirty_last >= EXCHANGE_QUIET_MS) {
-      /* a wholly free one beyond those kept goes whole: purged, it would
-       * leave the dirty list, where the clock unmaps such SuperSlabs */
-      size_t above = a->dirty_pages - EXCHANGE_FLOOR, before = a->dirty_pages;
-      unsigned got = unmap_surplus(ss) ? (unsigned)(before - a->dirty_pages)
-                                       : purge_pages(ss, a->exchange_debt < above ? a->exchange_debt : (unsigned)above, true);
+      size_t above = a->dirty_pages - EXCHANGE_FLOOR;
+      unsigned got = purge_superslab(ss, a->exchange_debt < above ? a->exchange_debt : (unsigned)above, true);
       a->exchange_debt = got >= a->exchange_debt ? 0 : a->exchange_debt - got;
     }
     ss = next;
@@ -547,7 +549,7 @@ void pool_purge_exited(uint32_t serial) {
     pthread_mutex_lock(&a->lock);
     for (superslab_t *ss = a->dirty.head, *next; ss != NULL && a->dirty_pages > EXIT_FLOOR; ss = next) {
       next = ss->link[L_DIRTY].next;
-      if (ss->dirty_by == serial && !unmap_surplus(ss)) purge_pages(ss, (unsigned)(a->dirty_pages - EXIT_FLOOR), true);
+      if (ss->dirty_by == serial) purge_superslab(ss, (unsigned)(a->dirty_pages - EXIT_FLOOR), true);
     }
     purge_due_update(a);
     shrink_check(a);

@@ -195,9 +195,9 @@ static uint32_t take_blocks(slab_meta_t *m, uint32_t want, void **head) {
  * workload's time. */
 static void slab_release(slab_meta_t *m) {
   uint32_t bs = hak_class_size[m->cls];
-  const uint8_t *p = slab_start(m);
-  for (uint32_t i = 0; i < m->carved; i++, p += bs)
-    if (UNLIKELY(((const uintptr_t *)p)[1] != MARK_SLAB)) hak_fatal_pointer("free", "double free detected in the slab at", slab_start(m));
+  uint8_t *start = slab_start(m);
+  for (uint32_t i = 0; i < m->carved; i++)
+    if (UNLIKELY(((const uintptr_t *)(start + (size_t)i * bs))[1] != MARK_SLAB)) hak_fatal_pointer("free", "double free detected in the slab at", start);
   pool_release_slab(m);
 }
 
