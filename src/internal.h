@@ -88,7 +88,7 @@ typedef struct slab_meta {
   uint64_t           limit;       /* capacity * (block_size * div_magic mod 2^64); 0 while free */
   uint16_t           used;        /* blocks out of the slab: in use, cached, or on remote */
   uint16_t           carved;      /* blocks handed out by bumping so far */
-  uint16_t           cache_off;   /* cls * sizeof(tcache_t): the owner's cache, by one add */
+  uint16_t           cache_off;   /* cls * sizeof(tcache_t): the owner's cache, by one add; PARKED_OFF while blocks are parked */
   uint8_t            cls;
   uint8_t            full;        /* on the owner's full list */
 } __attribute__((aligned(64))) slab_meta_t;   /* a power of two: indexed by a shift */
@@ -129,6 +129,7 @@ typedef struct superslab {
   uint64_t  free_map[PAGES_PER_SS / 64];    /* bit: the page is free */
   uint64_t  dirty_map[PAGES_PER_SS / 64];   /* bit: free, and resident since (not purged) */
   uint64_t  exch_map[PAGES_PER_SS / 64];    /* bit: free, purged ahead of the clock (exchange, thread exit: superslab.c) */
+  uint64_t  parked[SLABS_PER_SS];           /* bit i: block i of the slab is parked (tiny.c); the slab's owner writes it */
   uint16_t  run[PAGES_PER_SS];
 } superslab_t;
 
@@ -295,12 +296,19 @@ typedef struct heap_counters {
 #define HINTS 64
 #define HINTS_NONE { [0 ... HINTS - 1] = HINT_NONE }
 
+/* A slab of a mid class with parked blocks (tiny.c) has its cache_off
+ * pointing here, at a cache with room 0 that stays so: the owner's fast
+ * free then takes the slow path, which checks the block against the mask,
+ * at no cost to the fast path of other slabs. */
+#define PARKED_OFF (NUM_CLASSES * TCACHE_SIZE)
+
 typedef struct heap {
   /* SuperSlabs in which this heap owns a slab (so they cannot be unmapped
    * while named here), direct-mapped by their address: free skips the
    * registry for them.  Entries are cleared when the heap releases a slab. */
   uintptr_t       hint[HINTS];
   tcache_t        cache[NUM_CLASSES];
+  tcache_t        parked_cache;        /* at PARKED_OFF: always empty with room 0 */
   int             state;
   unsigned        arena;               /* the pool arena its slabs and runs come from */
   slab_meta_t    *avail[NUM_CLASSES];  /* owned slabs that may have blocks */
@@ -317,6 +325,8 @@ typedef struct heap {
   pthread_mutex_t lock;
   struct heap    *next, *prev;         /* list of live heaps, or of free heaps (next only) */
 } heap_t;
+
+_Static_assert(offsetof(heap_t, parked_cache) - offsetof(heap_t, cache) == PARKED_OFF, "PARKED_OFF is parked_cache's offset");
 
 /* Starts out at the static empty heap, whose caches are empty with room 0:
  * the fast paths need no "initialised yet?" test. */

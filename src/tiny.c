@@ -128,12 +128,126 @@ static void *slab_link_next(const slab_meta_t *m, const void *p) {
   return next;
 }
 
+/* ---------------------------------------------------------- parked blocks
+ *
+ * A mid slab left mostly free by its owner's frees while the process
+ * shrinks gives back the pages that only its free blocks cover: those
+ * blocks are "parked", taken off the free list (their link and mark would
+ * read as zero) into a mask in the SuperSlab header, and put back on the
+ * list when the list runs dry.  Without this, bench_fragment's peak held
+ * 30 MiB of pages of mid slabs that no live block touched (1..8 KiB
+ * classes left 10% used by random frees).  Only the mid classes park:
+ * their slabs hold at most 64 blocks, one mask word; a tiny class's page
+ * is seldom free of live blocks.
+ *
+ * A parked block has no free mark, so the usual double-free detection
+ * (the mark is checked where a block is taken) would miss a second free
+ * of it; instead every path by which a freed block comes in checks the
+ * mask while the slab has parked blocks: the owner's fast free reaches
+ * tiny_free_slow through the slab's cache_off (PARKED_OFF: a cache with
+ * room 0), other threads' frees check in tiny_free_remote (the spill
+ * queue's gathering included), and collect_remote checks again under the
+ * owner (a free racing with the parking).  The owner alone writes the
+ * mask and cache_off; other threads read them with relaxed loads: a bit
+ * they see set is a block parked after the program freed it. */
+
+#define PARK_FIRST_CLASS 32   /* the first class above TINY_MAX */
+_Static_assert(SLAB_SIZE / (TINY_MAX + 1) <= 64, "a mid slab's blocks fit one mask word");
+
+static uint64_t *parked_of(slab_meta_t *m) {
+  superslab_t *ss = ss_of(m);
+  return &ss->parked[m - ss->slabs];
+}
+
+static unsigned block_index(const slab_meta_t *m, const void *p) {
+  return (unsigned)(((uintptr_t)p & (SLAB_SIZE - 1)) / hak_class_size[m->cls]);
+}
+
+static bool slab_has_parked(const slab_meta_t *m) {
+  return __atomic_load_n(&m->cache_off, __ATOMIC_RELAXED) == PARKED_OFF;
+}
+
+/* Aborts if p, being freed, is a parked block of m. */
+static void check_unparked(slab_meta_t *m, const void *p) {
+  if (UNLIKELY((__atomic_load_n(parked_of(m), __ATOMIC_RELAXED) >> block_index(m, p)) & 1))
+    hak_fatal_pointer("free", "double free of", p);
+}
+
+/* Parks the free blocks of m that lie on pages no block out of the slab
+ * (in use, cached or remote) touches, and gives those pages back. */
+static void slab_park(slab_meta_t *m) {
+  uint32_t bs = hak_class_size[m->cls], cap = slab_capacity(m);
+  uint64_t *parked = parked_of(m), on_list = 0;
+  for (void *p = m->free; p != NULL; p = slab_link_next(m, p)) {
+    if (UNLIKELY(((uintptr_t *)p)[1] != MARK_SLAB)) hak_fatal_mark(p);
+    on_list |= 1ull << block_index(m, p);
+  }
+  uint64_t carved = m->carved >= 64 ? ~0ull : (1ull << m->carved) - 1;
+  uint64_t out = carved & ~on_list & ~*parked;
+  uint64_t park = 0;
+  uint32_t pages = 0;
+  for (unsigned pg = 0; pg < PAGES_PER_SLAB; pg++) {
+    unsigned first = (unsigned)(pg * PAGE_SIZE_ / bs), last = (unsigned)(((pg + 1) * PAGE_SIZE_ - 1) / bs);
+    if (first >= m->carved) break;   /* pages past the carved blocks were never touched */
+    if (last >= cap) last = cap - 1;
+    uint64_t over = (last == 63 ? ~0ull : (2ull << last) - 1) & ~((1ull << first) - 1);
+    if ((over & out) || !(over & on_list)) continue;   /* pinned, or given back already */
+    park |= over & on_list;
+    pages |= 1u << pg;
+  }
+  if (park == 0) return;
+  void *head = NULL, *tail = NULL;
+  for (void *p = m->free, *next; p != NULL; p = next) {
+    next = link_get(p);   /* checked by the walk above */
+    if ((park >> block_index(m, p)) & 1) continue;
+    if (tail != NULL) link_put(tail, p); else head = p;
+    tail = p;
+  }
+  if (tail != NULL) link_put(tail, NULL);
+  m->free = head;
+  __atomic_store_n(parked, *parked | park, __ATOMIC_RELAXED);
+  __atomic_store_n(&m->cache_off, (uint16_t)PARKED_OFF, __ATOMIC_RELAXED);
+  uint8_t *start = slab_start(m);
+  size_t given = 0;
+  while (pages != 0) {
+    unsigned pg = (unsigned)__builtin_ctz(pages), len = (unsigned)__builtin_ctz(~(pages >> pg));
+    os_purge(start + ((size_t)pg << PAGE_SHIFT), (size_t)len << PAGE_SHIFT);
+    pages &= ~(((1u << len) - 1) << pg);
+    given += len;
+  }
+  atomic_fetch_add_explicit(&hak_global.pages_purged, given, memory_order_relaxed);
+}
+
+/* Puts up to want parked blocks of m, lowest first, back on its empty free
+ * list; their pages fault back in as they are written. */
+static void slab_unpark(slab_meta_t *m, uint32_t want) {
+  uint64_t *parked = parked_of(m), left = *parked, take = 0;
+  for (uint32_t n = 0; n < want && left != 0; n++) {
+    take |= left & -left;
+    left &= left - 1;
+  }
+  uint32_t bs = hak_class_size[m->cls];
+  uint8_t *start = slab_start(m);
+  while (take != 0) {   /* highest first: the list pops in address order */
+    unsigned i = 63u - (unsigned)__builtin_clzll(take);
+    take &= ~(1ull << i);
+    void *p = start + (size_t)i * bs;
+    ((uintptr_t *)p)[1] = MARK_SLAB;
+    link_put(p, m->free);
+    m->free = p;
+  }
+  __atomic_store_n(parked, left, __ATOMIC_RELAXED);
+  if (left == 0) __atomic_store_n(&m->cache_off, (uint16_t)(m->cls * TCACHE_SIZE), __ATOMIC_RELAXED);
+}
+
 /* Moves the blocks other threads freed onto the local free list. */
 static uint32_t collect_remote(slab_meta_t *m) {
   void *list = atomic_exchange_explicit(&m->remote, NULL, memory_order_acquire);
+  uint64_t parked = slab_has_parked(m) ? *parked_of(m) : 0;
   uint32_t n = 0;
   while (list != NULL) {
     void *next = slab_link_next(m, list);
+    if (UNLIKELY(parked != 0) && UNLIKELY((parked >> block_index(m, list)) & 1)) hak_fatal_pointer("free", "double free of", list);
     mark_move(list, hak_free_key, MARK_SLAB);
     link_put(list, m->free);
     m->free = list;
@@ -156,13 +270,17 @@ static uint32_t collect_remote(slab_meta_t *m) {
 static uint32_t take_blocks(slab_meta_t *m, uint32_t want, void **head) {
   void *h = *head;
   uint32_t n = 0;
-  while (n < want && m->free != NULL) {
-    void *p = m->free;
-    m->free = slab_link_next(m, p);
-    mark_move(p, MARK_SLAB, hak_free_key);
-    link_put(p, h);
-    h = p;
-    n++;
+  for (;;) {
+    while (n < want && m->free != NULL) {
+      void *p = m->free;
+      m->free = slab_link_next(m, p);
+      mark_move(p, MARK_SLAB, hak_free_key);
+      link_put(p, h);
+      h = p;
+      n++;
+    }
+    if (n == want || !slab_has_parked(m)) break;
+    slab_unpark(m, want - n);
   }
   uint32_t capacity = slab_capacity(m);
   if (n < want && m->carved < capacity) {
@@ -196,8 +314,14 @@ static uint32_t take_blocks(slab_meta_t *m, uint32_t want, void **head) {
 static void slab_release(slab_meta_t *m) {
   uint32_t bs = hak_class_size[m->cls];
   uint8_t *start = slab_start(m);
+  uint64_t parked = 0;
+  if (slab_has_parked(m)) {
+    parked = *parked_of(m);
+    __atomic_store_n(parked_of(m), 0, __ATOMIC_RELAXED);
+  }
   for (uint32_t i = 0; i < m->carved; i++)
-    if (UNLIKELY(((const uintptr_t *)(start + (size_t)i * bs))[1] != MARK_SLAB)) hak_fatal_pointer("free", "double free detected in the slab at", start);
+    if (UNLIKELY(((const uintptr_t *)(start + (size_t)i * bs))[1] != MARK_SLAB) && !(i < 64 && ((parked >> i) & 1)))
+      hak_fatal_pointer("free", "double free detected in the slab at", start);
   pool_release_slab(m);
 }
 
@@ -302,6 +426,30 @@ static uint32_t heap_take(heap_t *h, unsigned cls, uint32_t want, void **out) {
   return n;
 }
 
+/* Whether a give back to mid slab m, now m->used blocks out, parks: half
+ * used or less, while the process shrinks (pool_shrink_epoch), each time
+ * the count reaches a power of two (a slab that empties looks a few
+ * times, one that hovers at a count once per crossing).  Not while the
+ * process does not shrink: a churn that keeps slabs half used would give
+ * back and fault in the same pages (bench_random_mixed 16..32 KiB parked
+ * 3,900 blocks and took back 1,600 in 3 million operations). */
+static bool should_park(const heap_t *h, const slab_meta_t *m) {
+  return m->cls >= PARK_FIRST_CLASS && (m->used & (m->used - 1)) == 0 && m->used != 0 && h->state == HEAP_LIVE &&
+         m->used * 2u <= slab_capacity(m) && pool_shrink_epoch() != 0;
+}
+
+/* Parks what it can in the slabs of ring that are half used or less: the
+ * slabs that emptied before the process began to shrink. */
+static void park_sparse(slab_meta_t *ring) {
+  slab_meta_t *m = ring;
+  if (m != NULL) {
+    do {
+      if (m->used * 2u <= slab_capacity(m)) slab_park(m);
+      m = m->next;
+    } while (m != ring);
+  }
+}
+
 /* Returns a chain of blocks owned by h to their slabs.  With keep_last, a
  * slab that empties stays if it is the heap's only one for the class. */
 static void heap_give(heap_t *h, void *chain, bool keep_last) {
@@ -326,6 +474,7 @@ static void heap_give(heap_t *h, void *chain, bool keep_last) {
       ring_push(&h->avail[cls], m);
     }
     if (m->used == 0 && (!keep_last || m->next != m)) release_slab(h, &h->avail[cls], m);
+    else if (UNLIKELY(should_park(h, m))) slab_park(m);
   }
 }
 
@@ -460,6 +609,7 @@ static void free_draining(heap_t *h, tcache_t *c, void *p, unsigned epoch) {
       cap_set(d, 0);
       heap_give(h, chain, true);
       foreign_spill(h, cls, false);   /* blocks gathered for other threads' slabs (spill queues) */
+      if (cls >= PARK_FIRST_CLASS) park_sparse(h->avail[cls]);
     }
   }
   link_put(p, NULL);
@@ -473,6 +623,15 @@ static void free_draining(heap_t *h, tcache_t *c, void *p, unsigned epoch) {
 void tiny_free_slow(void *p, heap_t *h, slab_meta_t *m) {
   tcache_t *c = &h->cache[m->cls];
   if (p == c->head) hak_fatal_pointer("free", "double free of", p);
+  if (UNLIKELY(m->cache_off == PARKED_OFF)) {   /* the fast path took from parked_cache */
+    h->parked_cache.room = 0;
+    check_unparked(m, p);
+    if (room_take(&c->room)) {
+      link_put(p, c->head);
+      c->head = p;
+      return;
+    }
+  }
   c->room++;   /* the fast path took one it did not have */
   unsigned epoch;
   if (c->room == 0 && h->state == HEAP_LIVE && (epoch = pool_shrink_epoch()) != 0 && (h->drained_epoch != epoch || c->cap == 0)) {
@@ -549,6 +708,7 @@ static void foreign_spill(heap_t *h, unsigned cls, bool recount) {
 
 void tiny_free_remote(void *p, heap_t *h, slab_meta_t *m) {
   unsigned cls = m->cls;
+  if (UNLIKELY(slab_has_parked(m))) check_unparked(m, p);
   if (hak_options[OPT_BG_SPILL] && h->state == HEAP_EMPTY) h = heap_for_thread();   /* a thread that only frees gathers too */
   HEAP_COUNT(h, remote[cls], 1);
   if (hak_options[OPT_BG_SPILL] && h->state == HEAP_LIVE) {
@@ -583,7 +743,7 @@ static void heap_sweep(heap_t *h, unsigned cls, bool orphan) {
       slab_release(m);
     } else if (orphan) {
       orphan_slab(h, m);
-    } else if (m->free == NULL && m->carved == slab_capacity(m)) {
+    } else if (m->free == NULL && m->carved == slab_capacity(m) && !slab_has_parked(m)) {
       m->full = 1;
       ring_push(&h->full[cls], m);
     } else {
@@ -667,7 +827,7 @@ static uint32_t verify_list(slab_meta_t *m, void *p, uint8_t *seen, uintptr_t ma
       verify_fail(what, p);
       break;
     }
-    if (seen[i / 8] & (1u << (i % 8))) { verify_fail("block twice on the free lists (or a cycle)", p); break; }
+    if (seen[i / 8] & (1u << (i % 8))) { verify_fail("block twice on the free lists, or listed and parked (or a cycle)", p); break; }
     seen[i / 8] |= (uint8_t)(1u << (i % 8));
     if (((uintptr_t *)p)[1] != mark) verify_fail("free block without its free mark", p);
   }
@@ -680,14 +840,19 @@ static uint32_t verify_list(slab_meta_t *m, void *p, uint8_t *seen, uintptr_t ma
 void tiny_verify_slab(slab_meta_t *m) {
   if (m->cls >= NUM_CLASSES) return;   /* reported by the pool */
   uint32_t bs = hak_class_size[m->cls], capacity = slab_capacity(m);
-  if (m->div_magic != UINT64_MAX / bs + 1 || m->cache_off != m->cls * TCACHE_SIZE || m->carved > capacity || m->used > m->carved) {
+  uint64_t parked = *parked_of(m);
+  uint32_t on_parked = (uint32_t)__builtin_popcountll(parked);
+  if (m->div_magic != UINT64_MAX / bs + 1 || m->cache_off != (parked ? PARKED_OFF : m->cls * TCACHE_SIZE) || m->carved > capacity ||
+      m->used > m->carved || (parked && (m->cls < PARK_FIRST_CLASS || (m->carved < 64 && (parked >> m->carved) != 0)))) {
     verify_fail("slab metadata", m);
     return;
   }
   uint8_t seen[SLAB_SIZE / MIN_ALIGN / 8] = { 0 };
+  for (uint32_t i = 0; i < 64 && i < m->carved; i++)
+    if ((parked >> i) & 1) seen[i / 8] |= (uint8_t)(1u << (i % 8));
   uint32_t on_free = verify_list(m, m->free, seen, MARK_SLAB, "slab free list: a block not of this slab");
   uint32_t on_remote = verify_list(m, atomic_load(&m->remote), seen, hak_free_key, "slab remote list: a block not of this slab");
-  if (on_free + m->used != m->carved) verify_fail("slab counts: free + used != carved", m);
+  if (on_free + on_parked + m->used != m->carved) verify_fail("slab counts: free + parked + used != carved", m);
   uint32_t cached = 0;
   heap_t *h = atomic_load(&m->owner);
   if (h != NULL && h->state == HEAP_LIVE) {
