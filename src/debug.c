@@ -66,7 +66,7 @@ static size_t check(void *p, const char *func, uint64_t **trailer) {
       if (m->cls >= NUM_CLASSES || m->div_magic != UINT64_MAX / hak_class_size[m->cls] + 1)
         hak_fail_check("slab class does not match its metadata", p, m->cls);
       cls = m->cls;
-      if (slab_block_valid(m, p) && block_freed(p))
+      if (slab_block_valid(m, p) && (block_freed(p) || tiny_block_parked(m, p)))
         hak_fail_check(freed_what(func), p, cls);
     }
   }

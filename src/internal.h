@@ -353,6 +353,7 @@ void  tiny_free_remote(void *p, heap_t *h, slab_meta_t *m);  /* not the owner */
 void  tiny_free_foreign(void *p);       /* a free block back to its slab, by a thread that does not own it */
 void  tiny_heap_release(heap_t *h);     /* flush caches, release or orphan every slab */
 void  tiny_heap_trim(heap_t *h);        /* flush caches, release every empty slab */
+bool  tiny_block_parked(slab_meta_t *m, const void *p);   /* p, a block of m, is free with its page given back */
 void  tiny_fork_prepare(void);
 void  tiny_fork_parent(void);
 void  tiny_fork_child(void);

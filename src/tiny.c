@@ -167,10 +167,14 @@ static bool slab_has_parked(const slab_meta_t *m) {
   return __atomic_load_n(&m->cache_off, __ATOMIC_RELAXED) == PARKED_OFF;
 }
 
-/* Aborts if p, being freed, is a parked block of m. */
+/* Aborts if p, being freed, is a parked block of m (which has some). */
 static void check_unparked(slab_meta_t *m, const void *p) {
   if (UNLIKELY((__atomic_load_n(parked_of(m), __ATOMIC_RELAXED) >> block_index(m, p)) & 1))
     hak_fatal_pointer("free", "double free of", p);
+}
+
+bool tiny_block_parked(slab_meta_t *m, const void *p) {
+  return slab_has_parked(m) && ((__atomic_load_n(parked_of(m), __ATOMIC_RELAXED) >> block_index(m, p)) & 1);
 }
 
 /* Parks the free blocks of m that lie on pages no block out of the slab

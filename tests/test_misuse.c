@@ -5,9 +5,7 @@
  * checks catch more and say so in their own words. */
 #include "check.h"
 #include "hakmem.h"
-#ifdef FAILFAST
 #include "internal.h"
-#endif
 
 #include <pthread.h>
 #include <stdint.h>
@@ -71,6 +69,30 @@ static void double_free_other_thread(void) {   /* freed first by another thread:
   pthread_join(t, NULL);
   hak_free(p);
   allocate_on(64);
+}
+/* A freed mid block whose page went back to the OS while the process
+ * shrank (parked, see src/tiny.c): off its slab's free list, its free
+ * mark gone with the page.  Exits 4 if no block was parked. */
+static void *parked_block(void) {
+  enum { MID = 64, BIG = 48 };
+  static void *mid[MID], *big[BIG];
+  for (int i = 0; i < MID; i++) mid[i] = hak_malloc(4000);
+  for (int i = 0; i < BIG; i++) {
+    big[i] = hak_malloc(1000 << 10);
+    memset(big[i], 1, 1000 << 10);
+  }
+  for (int i = 0; i < BIG; i++) hak_free(big[i]);   /* most of the memory is free: the process shrinks */
+  for (int i = 0; i < MID; i++)
+    if (i % 16 != 0) hak_free(mid[i]);
+  for (int i = 0; i < MID; i++)
+    if (i % 16 != 0 && tiny_block_parked(slab_of(ss_of(mid[i]), mid[i]), mid[i])) return mid[i];
+  _exit(4);
+}
+static void double_free_parked(void) { hak_free(parked_block()); }
+static void double_free_parked_other_thread(void) {
+  pthread_t t;
+  pthread_create(&t, NULL, free_it, parked_block());
+  pthread_join(t, NULL);
 }
 static void realloc_freed_small(void) { char *p = hak_malloc(40), *q = hak_malloc(40); hak_free(p); hak_free(q); hak_realloc(p, 80); }
 static void realloc_freed_large(void) { char *p = hak_malloc(100 << 10); hak_free(p); hak_realloc(p, 200 << 10); }
@@ -136,6 +158,8 @@ static const struct { const char *name; misuse_fn fn; const char *dflt, *debug; 
   { "double free (mid, 5000 bytes)", double_free_mid, DOUBLE_LATER, FF "double free: pointer 0x" },
   { "double free after a free by another thread", double_free_other_thread, DOUBLE_LATER, FF "double free: pointer 0x" },
   { "double free of a block back on its slab's list", double_free_flushed, "hakmem: free(): double free detected in the slab at 0x", FF "double free: pointer 0x" },
+  { "double free of a block parked while the process shrank", double_free_parked, DOUBLE, FF "double free: pointer 0x" },
+  { "double free of a parked block by another thread", double_free_parked_other_thread, DOUBLE, FF "double free: pointer 0x" },
   { "double free (large)", double_free_large, DOUBLE, "hakmem: free(): invalid pointer (interior, or already freed)" },
   { "double free (huge)", double_free_huge, DOUBLE, "hakmem: free(): invalid pointer (interior, or already freed)" },
   { "realloc of a freed block", realloc_freed_small, "hakmem: realloc(): invalid pointer (interior, or already freed)", FF "block already freed: pointer 0x" },
