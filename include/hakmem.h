@@ -55,6 +55,7 @@ struct hak_stats {
   size_t bytes_mapped_now, bytes_mapped_peak;
   size_t bytes_committed;   /* mapped and touched, not given back */
   size_t bytes_purged;      /* given back to the OS (MADV_DONTNEED) since start */
+  size_t bytes_parked;      /* of those, pages of slabs in use that only free blocks covered */
   size_t slabs_in_use;
   size_t allocs, frees, remote_frees;               /* the classes' totals */
   size_t refills, flushes, remote_collected, slabs_orphaned, slabs_adopted;

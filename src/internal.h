@@ -490,6 +490,7 @@ typedef struct hak_global {
   _Atomic size_t heaps, threads_exited;
   _Atomic size_t heap_bytes;                /* mapped for heaps (never unmapped) */
   _Atomic size_t pages_purged;              /* free pages given back to the OS (MADV_DONTNEED) */
+  _Atomic size_t pages_parked;              /* of those, pages of slabs in use (parked blocks: tiny.c) */
   _Atomic size_t huge_cached, huge_reused;  /* huge mappings kept after free; allocations served by one */
   _Atomic size_t spill_drained;             /* blocks returned to slabs from the spill queues */
   _Atomic size_t bg_drains, bg_drained;     /* by the drainer: drains of a class that moved blocks, and the blocks */

@@ -70,6 +70,7 @@ HAK_EXPORT int hak_stats_get(struct hak_stats *out) {
   out->bytes_mapped_now = LOAD(mapped);
   out->bytes_mapped_peak = LOAD(mapped_peak);
   out->bytes_purged = LOAD(pages_purged) << PAGE_SHIFT;
+  out->bytes_parked = LOAD(pages_parked) << PAGE_SHIFT;
   out->slabs_in_use = u.slabs;
   out->large_now = u.large_runs;
   out->large_bytes_now = u.large_bytes;
@@ -109,7 +110,7 @@ HAK_EXPORT void hak_stats_print(int fd) {
   static const struct { const char *name; size_t off; } lines[] = {
 #define F(x) { #x, offsetof(struct hak_stats, x) }
     F(superslabs_now), F(superslabs_peak), F(bytes_mapped_now), F(bytes_mapped_peak),
-    F(bytes_committed), F(bytes_purged), F(slabs_in_use), F(allocs), F(frees), F(remote_frees),
+    F(bytes_committed), F(bytes_purged), F(bytes_parked), F(slabs_in_use), F(allocs), F(frees), F(remote_frees),
     F(refills), F(flushes), F(remote_collected), F(slabs_orphaned), F(slabs_adopted),
     F(large_now), F(large_bytes_now), F(large_allocs), F(large_frees),
     F(huge_now), F(huge_bytes_now), F(huge_allocs), F(huge_cached), F(huge_reused),

@@ -130,15 +130,20 @@ static void *slab_link_next(const slab_meta_t *m, const void *p) {
 
 /* ---------------------------------------------------------- parked blocks
  *
- * A mid slab left mostly free by its owner's frees while the process
- * shrinks gives back the pages that only its free blocks cover: those
- * blocks are "parked", taken off the free list (their link and mark would
- * read as zero) into a mask in the SuperSlab header, and put back on the
- * list when the list runs dry.  Without this, bench_fragment's peak held
- * 30 MiB of pages of mid slabs that no live block touched (1..8 KiB
- * classes left 10% used by random frees).  Only the mid classes park:
- * their slabs hold at most 64 blocks, one mask word; a tiny class's page
- * is seldom free of live blocks.
+ * When the process begins to shrink (pool_shrink_epoch), each heap, as it
+ * drains its caches (free_draining), makes its mid slabs that are half
+ * used or less give back the pages that only their free blocks cover:
+ * those blocks are "parked", taken off the free list (their link and mark
+ * would read as zero) into a mask in the SuperSlab header, and put back on
+ * the list when the list runs dry.  Without this, bench_fragment's peak
+ * held 30 MiB of pages of mid slabs that no live block touched (1..8 KiB
+ * classes left 10% used by random frees): 558 MiB, 534 with it.  Once per
+ * shrinking period, not as each slab thins: parking at every halving of a
+ * slab's count while the process shrank (529 MiB) made the sqlite3
+ * workload give back 68 MB that its next statement faulted in again
+ * (40,500 -> 55,000 faults).  Only the mid classes park: their slabs hold
+ * at most 64 blocks, one mask word; a tiny class's page is seldom free of
+ * live blocks.
  *
  * A parked block has no free mark, so the usual double-free detection
  * (the mark is checked where a block is taken) would miss a second free
@@ -220,6 +225,7 @@ static void slab_park(slab_meta_t *m) {
     given += len;
   }
   atomic_fetch_add_explicit(&hak_global.pages_purged, given, memory_order_relaxed);
+  atomic_fetch_add_explicit(&hak_global.pages_parked, given, memory_order_relaxed);
 }
 
 /* Puts up to want parked blocks of m, lowest first, back on its empty free
@@ -430,20 +436,7 @@ static uint32_t heap_take(heap_t *h, unsigned cls, uint32_t want, void **out) {
   return n;
 }
 
-/* Whether a give back to mid slab m, now m->used blocks out, parks: half
- * used or less, while the process shrinks (pool_shrink_epoch), each time
- * the count reaches a power of two (a slab that empties looks a few
- * times, one that hovers at a count once per crossing).  Not while the
- * process does not shrink: a churn that keeps slabs half used would give
- * back and fault in the same pages (bench_random_mixed 16..32 KiB parked
- * 3,900 blocks and took back 1,600 in 3 million operations). */
-static bool should_park(const heap_t *h, const slab_meta_t *m) {
-  return m->cls >= PARK_FIRST_CLASS && (m->used & (m->used - 1)) == 0 && m->used != 0 && h->state == HEAP_LIVE &&
-         m->used * 2u <= slab_capacity(m) && pool_shrink_epoch() != 0;
-}
-
-/* Parks what it can in the slabs of ring that are half used or less: the
- * slabs that emptied before the process began to shrink. */
+/* Parks what it can in the slabs of ring that are half used or less. */
 static void park_sparse(slab_meta_t *ring) {
   slab_meta_t *m = ring;
   if (m != NULL) {
@@ -478,7 +471,6 @@ static void heap_give(heap_t *h, void *chain, bool keep_last) {
       ring_push(&h->avail[cls], m);
     }
     if (m->used == 0 && (!keep_last || m->next != m)) release_slab(h, &h->avail[cls], m);
-    else if (UNLIKELY(should_park(h, m))) slab_park(m);
   }
 }
 
@@ -597,8 +589,9 @@ static void foreign_spill(heap_t *h, unsigned cls, bool recount);
 
 /* Most free memory of some pool arena is waiting to be purged
  * (pool_shrink_epoch): every cache of heap h empties, once per shrinking
- * period, and a class stays empty (bound 0: its frees go straight to the
- * slabs) until it allocates again, so that the thread's next allocation takes a slow path and reads
+ * period, its sparse mid slabs park their free pages, and a class stays
+ * empty (bound 0: its frees go straight to the slabs) until it allocates
+ * again, so that the thread's next allocation takes a slow path and reads
  * the purge clock even after it went idle (bench_fragment's last malloc).
  * Frees p, of class cache c, past the cache. */
 static void free_draining(heap_t *h, tcache_t *c, void *p, unsigned epoch) {

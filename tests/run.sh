@@ -314,6 +314,13 @@ run stress_ubsan "$T/test_stress_ubsan" 4 500000
 run stress_ubsan_16_threads "$T/test_stress_ubsan" 16 60000
 run stress_tsan t_tsan 4 100000
 run stress_tsan_16_threads t_tsan 16 20000
+# waves: 4096 blocks a thread, 15 in 16 freed every 8192 operations, so
+# that the process shrinks and mid slabs park while others free into them
+run stress_waves_4_threads "$T/test_stress" 4 400000 4096
+run stress_waves_16_threads "$T/test_stress" 16 50000 4096
+run stress_waves_debug_build "$T/test_stress_debug" 4 200000 4096
+run stress_waves_ubsan "$T/test_stress_ubsan" 4 200000 4096
+run stress_waves_tsan t_tsan 4 40000 4096
 # the fuzzing corpus and the inputs that once failed, replayed against the
 # default and the debug build; then a minute of fuzzing (clang's libFuzzer)
 run fuzz_corpus_replay "$T/fuzz_replay" tests/fuzz/corpus tests/fuzz/regressions

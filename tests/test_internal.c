@@ -504,14 +504,15 @@ static size_t count_parked(char **b, int n) {
 }
 
 static void test_park(void) {
-  /* While the process shrinks, mid slabs left a sixteenth used give back
-   * the pages that only free blocks cover (parked: off the free list);
-   * the blocks come back, from the lowest, when the class allocates
-   * again.  Not while the process does not shrink. */
+  /* When the process begins to shrink, a thread's mid slabs left a
+   * sixteenth used give back, as its caches drain, the pages that only
+   * free blocks cover (parked: off the free list); the blocks come back
+   * when the class allocates again.  Not while the process does not
+   * shrink. */
   hak_malloc_trim(0);
-  enum { MID = 64, BIG = 48 };
+  enum { MID = 64, BIG = 48, SMALL = 300 };
   static char *mid[MID];
-  static void *big[BIG];
+  static void *big[BIG], *small[SMALL];
   for (int i = 0; i < MID; i++) {
     mid[i] = hak_malloc(4096);
     memset(mid[i], 7, 4096);
@@ -526,11 +527,15 @@ static void test_park(void) {
     big[i] = hak_malloc(1000 << 10);
     memset(big[i], 1, 1000 << 10);
   }
+  for (int i = 0; i < SMALL; i++) small[i] = hak_malloc(64);
+  for (int i = 0; i < MID; i++)
+    if (i % 16 != 0) hak_free(mid[i]);
+  CHECK(count_parked(mid, MID) == 0);
   for (int i = 0; i < BIG; i++) hak_free(big[i]);
   CHECK(pool_shrink_epoch() != 0);
   size_t purged = atomic_load(&hak_global.pages_purged);
-  for (int i = 0; i < MID; i++)
-    if (i % 16 != 0) hak_free(mid[i]);
+  for (int i = 0; i < SMALL; i++) hak_free(small[i]);   /* past the 64-byte cache's bound: the caches drain */
+  CHECK(hak_tls_heap->drained_epoch == pool_shrink_epoch());
   size_t parked = count_parked(mid, MID);
   CHECK(parked >= MID / 2);
   CHECK(atomic_load(&hak_global.pages_purged) - purged >= parked);   /* a 4 KiB block covers one page */

@@ -70,20 +70,22 @@ static void double_free_other_thread(void) {   /* freed first by another thread:
   hak_free(p);
   allocate_on(64);
 }
-/* A freed mid block whose page went back to the OS while the process
- * shrank (parked, see src/tiny.c): off its slab's free list, its free
+/* A freed mid block whose page went back to the OS as the process began
+ * to shrink (parked, see src/tiny.c): off its slab's free list, its free
  * mark gone with the page.  Exits 4 if no block was parked. */
 static void *parked_block(void) {
-  enum { MID = 64, BIG = 48 };
-  static void *mid[MID], *big[BIG];
+  enum { MID = 64, BIG = 48, SMALL = 300 };
+  static void *mid[MID], *big[BIG], *small[SMALL];
   for (int i = 0; i < MID; i++) mid[i] = hak_malloc(4000);
   for (int i = 0; i < BIG; i++) {
     big[i] = hak_malloc(1000 << 10);
     memset(big[i], 1, 1000 << 10);
   }
-  for (int i = 0; i < BIG; i++) hak_free(big[i]);   /* most of the memory is free: the process shrinks */
+  for (int i = 0; i < SMALL; i++) small[i] = hak_malloc(64);
   for (int i = 0; i < MID; i++)
     if (i % 16 != 0) hak_free(mid[i]);
+  for (int i = 0; i < BIG; i++) hak_free(big[i]);       /* most of the memory is free: the process shrinks */
+  for (int i = 0; i < SMALL; i++) hak_free(small[i]);   /* a cache overflows: the caches drain, the slabs park */
   for (int i = 0; i < MID; i++)
     if (i % 16 != 0 && tiny_block_parked(slab_of(ss_of(mid[i]), mid[i]), mid[i])) return mid[i];
   _exit(4);

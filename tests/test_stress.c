@@ -2,8 +2,12 @@
  * malloc, calloc, realloc and aligned allocation, a pattern in every block
  * checked before it is freed or reallocated, and a share of the blocks
  * handed to other threads (through a shared exchange) and freed there.
+ * With LIVE above 512 (blocks each thread keeps), the threads also free
+ * 15 of every 16 of their blocks every 2 * LIVE operations: waves in which
+ * the process shrinks, and mid slabs park their free pages (src/tiny.c)
+ * while other threads free into them.
  *
- * usage: test_stress [THREADS [OPS_PER_THREAD]] */
+ * usage: test_stress [THREADS [OPS_PER_THREAD [LIVE]]] */
 #include "check.h"
 #include "hakmem.h"
 
@@ -15,13 +19,14 @@
 /* The invariant checker (src/verify.c), in libhakmem-api.a. */
 size_t hak_verify(void);
 
-#define LIVE 512
+#define LIVE_MIN 512
 #define EXCHANGE 256
 
 typedef struct block { unsigned char *p; size_t n; uint32_t seed; } block_t;
 
 static _Atomic(block_t *) exchange[EXCHANGE];
 static long ops_per_thread = 400000;
+static long live_blocks = LIVE_MIN;
 static atomic_long errors;
 
 static uint64_t rnd(uint64_t *s) {
@@ -64,11 +69,16 @@ static void release(block_t *b) {
 
 static void *worker(void *arg) {
   uint64_t s = 0x9e3779b97f4a7c15ull * ((uintptr_t)arg + 1);
-  block_t live[LIVE];
-  memset(live, 0, sizeof live);
+  const long LIVE = live_blocks;
+  block_t *live = hak_calloc((size_t)LIVE, sizeof *live);
+  if (live == NULL) { atomic_fetch_add(&errors, 1); return NULL; }
   block_t *boxes = hak_malloc(sizeof(block_t) * EXCHANGE);   /* carriers for handed-off blocks */
   memset(boxes, 0, sizeof(block_t) * EXCHANGE);
   for (long op = 0; op < ops_per_thread; op++) {
+    if (LIVE > LIVE_MIN && op % (2 * LIVE) == 2 * LIVE - 1) {
+      for (long i = 0; i < LIVE; i++)
+        if (i % 16 != 0 && live[i].p) release(&live[i]);
+    }
     block_t *b = &live[rnd(&s) % LIVE];
     uint64_t kind = rnd(&s) % 100;
     if (b->p != NULL && kind < 10) {
@@ -111,7 +121,8 @@ static void *worker(void *arg) {
     b->p = p; b->n = n; b->seed = (uint32_t)rnd(&s);
     pattern(p, n, b->seed, 1, NULL);
   }
-  for (int i = 0; i < LIVE; i++) if (live[i].p) release(&live[i]);
+  for (long i = 0; i < LIVE; i++) if (live[i].p) release(&live[i]);
+  hak_free(live);
   /* Boxes may still sit in the exchange: the main thread drains it after
    * all workers are done, so the carriers are leaked on purpose until then. */
   return boxes;
@@ -120,12 +131,14 @@ static void *worker(void *arg) {
 int main(int argc, char **argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 4;
   if (argc > 2) ops_per_thread = atol(argv[2]);
+  if (argc > 3 && atol(argv[3]) > LIVE_MIN) live_blocks = atol(argv[3]);
   pthread_t t[64];
   if (threads < 1 || threads > 64) threads = 4;
   for (int round = 0; round < 2; round++) {
     for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)(i + round * 100));
     void *boxes[64];
     for (int i = 0; i < threads; i++) pthread_join(t[i], &boxes[i]);
+    CHECK(atomic_load(&errors) == 0);
     for (int i = 0; i < EXCHANGE; i++) {
       block_t *b = atomic_exchange(&exchange[i], NULL);
       if (b) release(b);
@@ -136,6 +149,9 @@ int main(int argc, char **argv) {
   CHECK(atomic_load(&errors) == 0);
   struct mallinfo2 mi = hak_mallinfo2();
   CHECK(mi.hblks == 0);   /* every huge block came back */
+  struct hak_stats st;
+  hak_stats_get(&st);
+  if (live_blocks > LIVE_MIN) CHECK(st.bytes_parked > 0);   /* the waves parked blocks */
   printf("test_stress: %d threads x %ld ops x 2 rounds = %ld operations\n", threads, ops_per_thread, 2L * threads * ops_per_thread);
   CHECK_DONE();
 }
