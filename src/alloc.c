@@ -51,7 +51,7 @@ size_t hak_block_size(const void *p, uintptr_t e) {
   if (h != NULL) return p == h->user ? huge_usable_size(h) : 0;
   superslab_t *ss = (superslab_t *)e;
   slab_meta_t *m = slab_of(ss, p);
-  if (slab_block_valid(m, p)) return block_freed(p) ? 0 : hak_class_size[m->cls];
+  if (slab_block_valid(m, p)) return block_freed(p) || tiny_block_parked(m, p) ? 0 : hak_class_size[m->cls];
   return large_usable_size(ss, p);
 }
 

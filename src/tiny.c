@@ -152,9 +152,15 @@ static void *slab_link_next(const slab_meta_t *m, const void *p) {
  * tiny_free_slow through the slab's cache_off (PARKED_OFF: a cache with
  * room 0), other threads' frees check in tiny_free_remote (the spill
  * queue's gathering included), and collect_remote checks again under the
- * owner (a free racing with the parking).  The owner alone writes the
- * mask and cache_off; other threads read them with relaxed loads: a bit
- * they see set is a block parked after the program freed it. */
+ * owner.  The owner alone writes the mask and cache_off; other threads
+ * read them with relaxed loads: a bit they see set is a block parked after
+ * the program freed it.  A second free racing with the parking is caught
+ * either way: the freeing thread writes the block's mark before it reads
+ * the mask, and slab_park reads the marks again after storing the mask
+ * (a fence between, on both sides where the block may skip
+ * collect_remote: the spill queue's gathering), so one of the two sees
+ * the other.  realloc and malloc_usable_size treat a parked block as
+ * freed (hak_block_size). */
 
 #define PARK_FIRST_CLASS 32   /* the first class above TINY_MAX */
 _Static_assert(SLAB_SIZE / (TINY_MAX + 1) <= 64, "a mid slab's blocks fit one mask word");
@@ -166,6 +172,18 @@ static uint64_t *parked_of(slab_meta_t *m) {
 
 static unsigned block_index(const slab_meta_t *m, const void *p) {
   return (unsigned)(((uintptr_t)p & (SLAB_SIZE - 1)) / hak_class_size[m->cls]);
+}
+
+/* A store-load fence.  ThreadSanitizer does not model
+ * atomic_thread_fence (and warns); its builds take a sequentially
+ * consistent read-modify-write of a shared word instead. */
+static void full_fence(void) {
+#if defined(__SANITIZE_THREAD__)
+  static _Atomic unsigned word;
+  atomic_fetch_add_explicit(&word, 0, memory_order_seq_cst);
+#else
+  atomic_thread_fence(memory_order_seq_cst);
+#endif
 }
 
 static bool slab_has_parked(const slab_meta_t *m) {
@@ -188,8 +206,11 @@ static void slab_park(slab_meta_t *m) {
   uint32_t bs = hak_class_size[m->cls], cap = slab_capacity(m);
   uint64_t *parked = parked_of(m), on_list = 0;
   for (void *p = m->free; p != NULL; p = slab_link_next(m, p)) {
+    uint64_t bit = 1ull << block_index(m, p);
+    /* twice on the list: a double free that a drain put back (a cycle) */
+    if (UNLIKELY(on_list & bit)) hak_fatal_pointer("free", "double free detected in the slab at", slab_start(m));
     if (UNLIKELY(((uintptr_t *)p)[1] != MARK_SLAB)) hak_fatal_mark(p);
-    on_list |= 1ull << block_index(m, p);
+    on_list |= bit;
   }
   uint64_t carved = m->carved >= 64 ? ~0ull : (1ull << m->carved) - 1;
   uint64_t out = carved & ~on_list & ~*parked;
@@ -216,7 +237,15 @@ static void slab_park(slab_meta_t *m) {
   m->free = head;
   __atomic_store_n(parked, *parked | park, __ATOMIC_RELAXED);
   __atomic_store_n(&m->cache_off, (uint16_t)PARKED_OFF, __ATOMIC_RELAXED);
+  /* A thread freeing one of these blocks again writes its mark, then (a
+   * fence) reads the mask: with this fence between the mask's store and
+   * the marks' second reading, one of the two sees the other's store. */
+  full_fence();
   uint8_t *start = slab_start(m);
+  for (uint64_t b = park; b != 0; b &= b - 1) {
+    const uintptr_t *q = (const uintptr_t *)(start + (size_t)__builtin_ctzll(b) * bs);
+    if (UNLIKELY(q[1] != MARK_SLAB)) hak_fatal_pointer("free", "double free of", q);
+  }
   size_t given = 0;
   while (pages != 0) {
     unsigned pg = (unsigned)__builtin_ctz(pages), len = (unsigned)__builtin_ctz(~(pages >> pg));
@@ -705,6 +734,10 @@ static void foreign_spill(heap_t *h, unsigned cls, bool recount) {
 
 void tiny_free_remote(void *p, heap_t *h, slab_meta_t *m) {
   unsigned cls = m->cls;
+  /* The spill queue may hand the block straight to another thread's
+   * cache, past collect_remote: the mask is read after a fence that pairs
+   * with slab_park's (see "parked blocks"). */
+  if (hak_options[OPT_BG_SPILL]) full_fence();
   if (UNLIKELY(slab_has_parked(m))) check_unparked(m, p);
   if (hak_options[OPT_BG_SPILL] && h->state == HEAP_EMPTY) h = heap_for_thread();   /* a thread that only frees gathers too */
   HEAP_COUNT(h, remote[cls], 1);

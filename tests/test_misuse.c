@@ -91,6 +91,26 @@ static void *parked_block(void) {
   _exit(4);
 }
 static void double_free_parked(void) { hak_free(parked_block()); }
+static void realloc_parked(void) { hak_realloc(parked_block(), 3000); }   /* in place, had it looked live */
+/* A block on its slab's free list freed again goes into the thread cache;
+ * the drain as the process begins to shrink puts it on the list a second
+ * time (a cycle), and the parking's walk of the list finds it twice. */
+static void double_free_listed_then_shrink(void) {
+  enum { MID = 64, BIG = 48, SMALL = 300 };
+  static void *mid[MID], *big[BIG], *small[SMALL];
+  for (int i = 0; i < MID; i++) mid[i] = hak_malloc(4000);
+  for (int i = 0; i < BIG; i++) {
+    big[i] = hak_malloc(1000 << 10);
+    memset(big[i], 1, 1000 << 10);
+  }
+  for (int i = 0; i < SMALL; i++) small[i] = hak_malloc(64);
+  for (int i = 0; i < MID; i++)
+    if (i % 8 != 0) hak_free(mid[i]);   /* the first ones freed are flushed to their slab's list */
+  hak_free(mid[1]);
+  for (int i = 0; i < BIG; i++) hak_free(big[i]);
+  for (int i = 0; i < SMALL; i++) hak_free(small[i]);
+  allocate_on(4000);
+}
 static void double_free_parked_other_thread(void) {
   pthread_t t;
   pthread_create(&t, NULL, free_it, parked_block());
@@ -162,9 +182,11 @@ static const struct { const char *name; misuse_fn fn; const char *dflt, *debug; 
   { "double free of a block back on its slab's list", double_free_flushed, "hakmem: free(): double free detected in the slab at 0x", FF "double free: pointer 0x" },
   { "double free of a block parked while the process shrank", double_free_parked, DOUBLE, FF "double free: pointer 0x" },
   { "double free of a parked block by another thread", double_free_parked_other_thread, DOUBLE, FF "double free: pointer 0x" },
+  { "double free of a listed block, then the process shrinks", double_free_listed_then_shrink, "hakmem: free(): double free detected in the slab at 0x", FF "double free: pointer 0x" },
   { "double free (large)", double_free_large, DOUBLE, "hakmem: free(): invalid pointer (interior, or already freed)" },
   { "double free (huge)", double_free_huge, DOUBLE, "hakmem: free(): invalid pointer (interior, or already freed)" },
   { "realloc of a freed block", realloc_freed_small, "hakmem: realloc(): invalid pointer (interior, or already freed)", FF "block already freed: pointer 0x" },
+  { "realloc of a parked block", realloc_parked, "hakmem: realloc(): invalid pointer (interior, or already freed)", FF "block already freed: pointer 0x" },
   { "realloc of a freed large block", realloc_freed_large, "hakmem: realloc(): invalid pointer (interior, or already freed)", "hakmem: realloc(): invalid pointer (interior, or already freed)" },
   { "realloc of a stack address", realloc_stack, "hakmem: realloc(): invalid pointer (not allocated by hakmem", "hakmem: realloc(): invalid pointer (not allocated by hakmem" },
   { "realloc of an interior pointer", realloc_interior, "hakmem: realloc(): invalid pointer (interior", "hakmem: realloc(): invalid pointer (interior" },
@@ -218,6 +240,7 @@ static void run_case(const char *name, misuse_fn fn, const char *expect) {
     dup2(fds[1], 2);
     close(fds[0]);
     hak_free(hak_malloc(10));   /* the allocator is up and running */
+    alarm(60);                  /* a case that hangs (a loop in a corrupted list) fails */
     fn();
     _exit(0);                   /* not caught */
   }
