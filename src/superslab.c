@@ -613,12 +613,11 @@ static slab_meta_t *slab_from(arena_t *a, unsigned cls, heap_t *owner, bool map)
    * always: a churn of slabs (bench_thread_churn) faulted them back in as
    * soon as the slab served another class, 46,000 times in 0.4 s. */
   unsigned tail = (unsigned)((slab_capacity(&ss->slabs[idx]) * hak_class_size[cls] + PAGE_SIZE_ - 1) >> PAGE_SHIFT);
-  dirty >>= tail;
-  for (unsigned pg = tail; dirty != 0; pg++, dirty >>= 1) {
-    if (dirty & 1) {
-      os_purge((uint8_t *)ss + (size_t)(idx * PAGES_PER_SLAB + pg) * PAGE_SIZE_, PAGE_SIZE_);
-      atomic_fetch_add_explicit(&hak_global.pages_purged, 1, memory_order_relaxed);
-    }
+  dirty &= ~((1u << tail) - 1);
+  if (dirty != 0) {   /* one call from the first dirty page to the last: the clean ones between cost nothing */
+    unsigned first = (unsigned)__builtin_ctz(dirty), end = 32u - (unsigned)__builtin_clz(dirty);
+    os_purge((uint8_t *)ss + (size_t)(idx * PAGES_PER_SLAB + first) * PAGE_SIZE_, (size_t)(end - first) * PAGE_SIZE_);
+    atomic_fetch_add_explicit(&hak_global.pages_purged, (unsigned)__builtin_popcount(dirty), memory_order_relaxed);
   }
   return &ss->slabs[idx];
 }

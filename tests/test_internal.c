@@ -584,6 +584,37 @@ static void test_park(void) {
   hak_malloc_trim(0);
 }
 
+static void test_slab_tail(void) {
+  /* Slabs taken from dirty pages while the arena holds many give back at
+   * once the pages past their class's last block (a 22 KiB class: 2
+   * blocks, 11 pages of 16).  The pool hands out the free slabs of its
+   * fullest SuperSlabs first (clean ones, left by the tests before): 400
+   * slabs reach the dirty ones. */
+  hak_malloc_trim(0);
+  enum { BIG = 120, MID = 800 };
+  static void *big[BIG];
+  static char *mid[MID];
+  for (int i = 0; i < BIG; i++) {
+    big[i] = hak_malloc(1000 << 10);
+    memset(big[i], 1, 1000 << 10);
+  }
+  for (int i = 0; i < BIG; i++) hak_free(big[i]);   /* 120 MiB of dirty pages, over the 32 MiB floor */
+  size_t purged = atomic_load(&hak_global.pages_purged);
+  int tail_resident = 0;
+  for (int i = 0; i < MID; i++) {
+    mid[i] = hak_malloc(22000);
+    CHECK(hak_malloc_usable_size(mid[i]) == 22528);
+    uint8_t *start = (uint8_t *)((uintptr_t)mid[i] & ~(SLAB_SIZE - 1));
+    unsigned char v[PAGES_PER_SLAB];
+    CHECK(mincore(start, SLAB_SIZE, v) == 0);
+    for (int k = 11; k < 16; k++) tail_resident += v[k] & 1;
+  }
+  CHECK(tail_resident == 0);
+  CHECK(atomic_load(&hak_global.pages_purged) - purged >= 5);   /* some were resident: the big runs had them */
+  for (int i = 0; i < MID; i++) hak_free(mid[i]);
+  hak_malloc_trim(0);
+}
+
 static void *churn_thread(void *arg) {
   void **out = arg;
   for (int i = 0; i < 64; i++) out[i] = hak_malloc(i % 4 == 0 ? 40000 + i * 1000 : 16 + i * 40);
@@ -696,6 +727,8 @@ int main(void) {
   test_drain_on_shrink();
   CHECK(hak_verify() == 0);
   test_park();
+  CHECK(hak_verify() == 0);
+  test_slab_tail();
   CHECK(hak_verify() == 0);
   test_thread_churn();
   CHECK(hak_verify() == 0);
