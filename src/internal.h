@@ -318,6 +318,7 @@ typedef struct heap {
   struct { void *head; uint32_t count; } foreign[NUM_CLASSES];   /* blocks of others' slabs freed here, for the spill queue */
   uint8_t         flushes_since_refill[NUM_CLASSES];   /* drives the mid classes' cache bounds (tiny.c) */
   unsigned        drained_epoch;                       /* the last pool_shrink_epoch whose drain this heap did */
+  unsigned        drained_frees;                       /* frees past the caches since (tiny.c: free_draining) */
   uint32_t        run_count, run_pages, run_seq;
   /* Held by the owner thread across its slow paths (refill, flush, sweep),
    * uncontended but for fork: the prepare handler takes every heap's, so a
