@@ -70,7 +70,7 @@ PROGRAMS = $(TESTS_API:%=$(BUILD)/tests/%) $(TESTS_PRELOAD:%=$(BUILD)/tests/%) $
   $(BUILD)/bench/libprobe.so
 programs: $(PROGRAMS)
 
-$(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/libhakmem-api.a
+$(BUILD)/tests/%: tests/%.c tests/check.h tests/shrink.h $(BUILD)/libhakmem-api.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -Isrc $< -o $@ $(BUILD)/libhakmem-api.a -ldl
 
@@ -79,7 +79,7 @@ $(BUILD)/tests/options_table: tests/options_table.c $(BUILD)/libhakmem.a
 	$(CC) $(TEST_CFLAGS) -Isrc $< -o $@ $(BUILD)/libhakmem.a -ldl
 
 # The misuse cases, and the stress test, against the debug build's library.
-$(BUILD)/tests/test_failfast: tests/test_misuse.c tests/check.h $(BUILD)/debug/libhakmem-api.a
+$(BUILD)/tests/test_failfast: tests/test_misuse.c tests/check.h tests/shrink.h $(BUILD)/debug/libhakmem-api.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -DFAILFAST -DHAK_DEBUG=1 -Isrc $< -o $@ $(BUILD)/debug/libhakmem-api.a -ldl
 

@@ -4,6 +4,7 @@
 #include "hakmem.h"
 #include "internal.h"
 #include "options.h"
+#include "shrink.h"
 
 #include <pthread.h>
 #include <unistd.h>
@@ -510,9 +511,8 @@ static void test_park(void) {
    * when the class allocates again.  Not while the process does not
    * shrink. */
   hak_malloc_trim(0);
-  enum { MID = 64, BIG = 48, SMALL = 300 };
+  enum { MID = 64 };
   static char *mid[MID];
-  static void *big[BIG], *small[SMALL];
   for (int i = 0; i < MID; i++) {
     mid[i] = hak_malloc(4096);
     memset(mid[i], 7, 4096);
@@ -523,18 +523,14 @@ static void test_park(void) {
   CHECK(count_parked(mid, MID) == 0);
   for (int i = 0; i < MID; i++)
     if (i % 16 != 0) mid[i] = hak_malloc(4096);
-  for (int i = 0; i < BIG; i++) {
-    big[i] = hak_malloc(1000 << 10);
-    memset(big[i], 1, 1000 << 10);
-  }
-  for (int i = 0; i < SMALL; i++) small[i] = hak_malloc(64);
+  shrink_prepare();
   for (int i = 0; i < MID; i++)
     if (i % 16 != 0) hak_free(mid[i]);
   CHECK(count_parked(mid, MID) == 0);
-  for (int i = 0; i < BIG; i++) hak_free(big[i]);
+  shrink_free_big();
   CHECK(pool_shrink_epoch() != 0);
   size_t purged = atomic_load(&hak_global.pages_purged);
-  for (int i = 0; i < SMALL; i++) hak_free(small[i]);   /* past the 64-byte cache's bound: the caches drain */
+  shrink_drain();   /* past the 64-byte cache's bound: the caches drain */
   CHECK(hak_tls_heap->drained_epoch == pool_shrink_epoch());
   size_t parked = count_parked(mid, MID);
   CHECK(parked >= MID / 2);

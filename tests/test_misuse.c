@@ -6,6 +6,7 @@
 #include "check.h"
 #include "hakmem.h"
 #include "internal.h"
+#include "shrink.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -70,24 +71,25 @@ static void double_free_other_thread(void) {   /* freed first by another thread:
   hak_free(p);
   allocate_on(64);
 }
+/* 64 mid blocks, all freed but one in every keep (and the block again,
+ * if again is not negative), then the process begins to shrink. */
+static void *mids[64];
+static void free_mids_then_shrink(int keep, int again) {
+  for (int i = 0; i < 64; i++) mids[i] = hak_malloc(4000);
+  shrink_prepare();
+  for (int i = 0; i < 64; i++)
+    if (i % keep != 0) hak_free(mids[i]);   /* the first ones freed are flushed to their slab's list */
+  if (again >= 0) hak_free(mids[again]);
+  shrink_free_big();
+  shrink_drain();
+}
 /* A freed mid block whose page went back to the OS as the process began
  * to shrink (parked, see src/tiny.c): off its slab's free list, its free
  * mark gone with the page.  Exits 4 if no block was parked. */
 static void *parked_block(void) {
-  enum { MID = 64, BIG = 48, SMALL = 300 };
-  static void *mid[MID], *big[BIG], *small[SMALL];
-  for (int i = 0; i < MID; i++) mid[i] = hak_malloc(4000);
-  for (int i = 0; i < BIG; i++) {
-    big[i] = hak_malloc(1000 << 10);
-    memset(big[i], 1, 1000 << 10);
-  }
-  for (int i = 0; i < SMALL; i++) small[i] = hak_malloc(64);
-  for (int i = 0; i < MID; i++)
-    if (i % 16 != 0) hak_free(mid[i]);
-  for (int i = 0; i < BIG; i++) hak_free(big[i]);       /* most of the memory is free: the process shrinks */
-  for (int i = 0; i < SMALL; i++) hak_free(small[i]);   /* a cache overflows: the caches drain, the slabs park */
-  for (int i = 0; i < MID; i++)
-    if (i % 16 != 0 && tiny_block_parked(slab_of(ss_of(mid[i]), mid[i]), mid[i])) return mid[i];
+  free_mids_then_shrink(16, -1);
+  for (int i = 0; i < 64; i++)
+    if (i % 16 != 0 && tiny_block_parked(slab_of(ss_of(mids[i]), mids[i]), mids[i])) return mids[i];
   _exit(4);
 }
 static void double_free_parked(void) { hak_free(parked_block()); }
@@ -96,19 +98,7 @@ static void realloc_parked(void) { hak_realloc(parked_block(), 3000); }   /* in 
  * the drain as the process begins to shrink puts it on the list a second
  * time (a cycle), and the parking's walk of the list finds it twice. */
 static void double_free_listed_then_shrink(void) {
-  enum { MID = 64, BIG = 48, SMALL = 300 };
-  static void *mid[MID], *big[BIG], *small[SMALL];
-  for (int i = 0; i < MID; i++) mid[i] = hak_malloc(4000);
-  for (int i = 0; i < BIG; i++) {
-    big[i] = hak_malloc(1000 << 10);
-    memset(big[i], 1, 1000 << 10);
-  }
-  for (int i = 0; i < SMALL; i++) small[i] = hak_malloc(64);
-  for (int i = 0; i < MID; i++)
-    if (i % 8 != 0) hak_free(mid[i]);   /* the first ones freed are flushed to their slab's list */
-  hak_free(mid[1]);
-  for (int i = 0; i < BIG; i++) hak_free(big[i]);
-  for (int i = 0; i < SMALL; i++) hak_free(small[i]);
+  free_mids_then_shrink(8, 1);
   allocate_on(4000);
 }
 static void double_free_parked_other_thread(void) {
