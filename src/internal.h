@@ -382,6 +382,7 @@ void     spill_push(unsigned cls, void *chain, uint32_t count);   /* count <= th
 uint32_t spill_take(unsigned cls, void **out);   /* a batch onto *out (NULL before); 0: none */
 void     spill_drain_all(void);
 void     spill_start_drainer(void);   /* from the malloc slow path only */
+void     spill_quiesce(void);         /* hak_verify: the drainer idle, the queues empty */
 void     spill_fork_child(void);
 
 /* -------------------------------------------------- SuperSlabs and the pool */

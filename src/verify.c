@@ -29,6 +29,7 @@ void verify_fail(const char *what, const void *where) {
 size_t hak_verify(void) {
   failures = 0;
   if (atomic_load_explicit(&hak_init_state, memory_order_acquire) != 2) return 0;
+  spill_quiesce();
   pool_totals_t t;
   memset(&t, 0, sizeof t);
   uintptr_t last_huge = 0;

@@ -151,7 +151,9 @@ int main(int argc, char **argv) {
   CHECK(mi.hblks == 0);   /* every huge block came back */
   struct hak_stats st;
   hak_stats_get(&st);
-  if (live_blocks > LIVE_MIN) CHECK(st.bytes_parked > 0);   /* the waves parked blocks */
+  /* the waves parked blocks (unless a purge delay of its own keeps the
+   * dirty pages too few for the process to count as shrinking) */
+  if (live_blocks > LIVE_MIN && getenv("HAKMEM_PURGE_DELAY_MS") == NULL) CHECK(st.bytes_parked > 0);
   printf("test_stress: %d threads x %ld ops x 2 rounds = %ld operations\n", threads, ops_per_thread, 2L * threads * ops_per_thread);
   CHECK_DONE();
 }
