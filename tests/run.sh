@@ -321,6 +321,9 @@ run stress_waves_16_threads "$T/test_stress" 16 50000 4096
 run stress_waves_debug_build "$T/test_stress_debug" 4 200000 4096
 run stress_waves_ubsan "$T/test_stress_ubsan" 4 200000 4096
 run stress_waves_tsan t_tsan 4 40000 4096
+# the same with the spill queue and its drainer thread
+run stress_waves_spill env HAKMEM_TINY_BG_SPILL=1 "$T/test_stress" 8 200000 4096
+HAKMEM_TINY_BG_SPILL=1 run stress_waves_spill_tsan t_tsan 4 40000 4096
 # the fuzzing corpus and the inputs that once failed, replayed against the
 # default and the debug build; then a minute of fuzzing (clang's libFuzzer)
 run fuzz_corpus_replay "$T/fuzz_replay" tests/fuzz/corpus tests/fuzz/regressions
