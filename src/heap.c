@@ -85,7 +85,7 @@ heap_t *heap_for_thread(void) {
     return &hak_heap_empty;   /* no memory: this call is served without a cache */
   }
   memset(h, 0, sizeof *h);
-  pthread_mutex_init(&h->lock, NULL);
+  atomic_store_explicit(&h->lock, 0, memory_order_relaxed);
   for (unsigned i = 0; i < NUM_CLASSES; i++) h->cache[i].cap = h->cache[i].room = class_cap(i);
   for (unsigned i = 0; i < HINTS; i++) h->hint[i] = HINT_NONE;
   h->state = HEAP_LIVE;
@@ -181,7 +181,7 @@ void heap_trim_current(void) {
  * them) */
 void heap_fork_prepare(void) {
   pthread_mutex_lock(&heaps_lock);
-  for (heap_t *h = live_heaps; h != NULL; h = h->next) pthread_mutex_lock(&h->lock);
+  for (heap_t *h = live_heaps; h != NULL; h = h->next) heap_lock(h);
   tiny_fork_prepare();
   pool_fork_prepare();
   huge_fork_prepare();
@@ -191,7 +191,7 @@ void heap_fork_parent(void) {
   huge_fork_parent();
   pool_fork_parent();
   tiny_fork_parent();
-  for (heap_t *h = live_heaps; h != NULL; h = h->next) pthread_mutex_unlock(&h->lock);
+  for (heap_t *h = live_heaps; h != NULL; h = h->next) heap_unlock(h);
   pthread_mutex_unlock(&heaps_lock);
 }
 
@@ -203,7 +203,7 @@ void heap_fork_child(void) {
   pool_fork_child();
   tiny_fork_child();
   pthread_mutex_init(&heaps_lock, NULL);
-  for (heap_t *h = live_heaps; h != NULL; h = h->next) pthread_mutex_init(&h->lock, NULL);
+  for (heap_t *h = live_heaps; h != NULL; h = h->next) atomic_store_explicit(&h->lock, 0, memory_order_relaxed);
   heap_t *self = hak_tls_heap;
   heap_t *h = live_heaps;
   while (h != NULL) {

@@ -10,7 +10,6 @@
 #include "../include/hakmem.h"
 
 #include <errno.h>
-#include <sched.h>
 
 _Atomic int hak_init_state;
 __thread bool hak_tls_initialising TLS_IE;
@@ -27,7 +26,7 @@ static void fork_child(void) { heap_fork_child(); }
 void hak_init_slow(void) {
   int expected = 0;
   if (!atomic_compare_exchange_strong_explicit(&hak_init_state, &expected, 1, memory_order_acq_rel, memory_order_acquire)) {
-    while (atomic_load_explicit(&hak_init_state, memory_order_acquire) != 2) sched_yield();
+    while (atomic_load_explicit(&hak_init_state, memory_order_acquire) != 2) os_yield();
     return;
   }
   int saved = errno;   /* sched_getaffinity and getauxval may set it on their fallbacks */

@@ -180,6 +180,8 @@ void os_wake(_Atomic uint32_t *word) {
   errno = saved;
 }
 
+void os_yield(void) { sched_yield(); }
+
 /* A detached thread with every signal blocked (signals meant for the
  * program never land on it), so that exit never waits for it. */
 bool os_thread_start(void *(*fn)(void *)) {

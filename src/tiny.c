@@ -601,9 +601,9 @@ void *tiny_alloc_slow(heap_t *h, unsigned cls) {
       if (n > c->room) cap_set(c, c->cap + (n - c->room));   /* a batch from a thread whose bound was higher */
       h->counters.spill_takes += n;
     } else {
-      pthread_mutex_lock(&h->lock);
+      heap_lock(h);
       n = heap_take(h, cls, refill_count(c, cls), &c->head);
-      pthread_mutex_unlock(&h->lock);
+      heap_unlock(h);
       if (n == 0) { errno = ENOMEM; return NULL; }
       h->counters.refills++;
     }
@@ -625,7 +625,7 @@ static void foreign_spill(heap_t *h, unsigned cls, bool recount);
  * Frees p, of class cache c, past the cache. */
 static void free_draining(heap_t *h, tcache_t *c, void *p, unsigned epoch) {
   bool drain = h->drained_epoch != epoch;
-  pthread_mutex_lock(&h->lock);
+  heap_lock(h);
   if (drain) {
     h->drained_epoch = epoch;
     h->counters.flushes++;
@@ -641,7 +641,7 @@ static void free_draining(heap_t *h, tcache_t *c, void *p, unsigned epoch) {
   link_put(p, NULL);
   heap_give(h, p, true);
   c->moved--;   /* freed, and past the cache */
-  pthread_mutex_unlock(&h->lock);
+  heap_unlock(h);
   if (drain) large_heap_flush(h);
   /* every free takes this path while the class is drained: the clock is
    * read on one in 64 (reading it on each was 1.2% of the python3
@@ -671,9 +671,9 @@ void tiny_free_slow(void *p, heap_t *h, slab_meta_t *m) {
   if (c->room == 0) {
     h->counters.flushes++;
     uint32_t cap = cap_after_flush(h, c, m->cls);
-    pthread_mutex_lock(&h->lock);
+    heap_lock(h);
     heap_give(h, cache_detach(c, cap / 2), true);
-    pthread_mutex_unlock(&h->lock);
+    heap_unlock(h);
     cap_set(c, cap);
   }
   link_put(p, c->head);
@@ -787,13 +787,13 @@ static void heap_sweep(heap_t *h, unsigned cls, bool orphan) {
 }
 
 void tiny_heap_release(heap_t *h) {
-  pthread_mutex_lock(&h->lock);
+  heap_lock(h);
   for (unsigned cls = 0; cls < NUM_CLASSES; cls++) {
     foreign_spill(h, cls, true);   /* for the threads that go on */
     heap_give(h, cache_detach(&h->cache[cls], 0), true);
     heap_sweep(h, cls, true);
   }
-  pthread_mutex_unlock(&h->lock);
+  heap_unlock(h);
 }
 
 void tiny_heap_trim(heap_t *h) {
@@ -801,7 +801,7 @@ void tiny_heap_trim(heap_t *h) {
     for (unsigned cls = 0; cls < NUM_CLASSES; cls++) foreign_spill(h, cls, false);
   }
   spill_drain_all();
-  if (h->state == HEAP_LIVE) pthread_mutex_lock(&h->lock);
+  if (h->state == HEAP_LIVE) heap_lock(h);
   pthread_mutex_lock(&shared_lock);
   for (unsigned cls = 0; cls < NUM_CLASSES; cls++) {
     if (h->state == HEAP_LIVE) {
@@ -829,7 +829,7 @@ void tiny_heap_trim(heap_t *h) {
     pthread_mutex_unlock(&o->lock);
   }
   pthread_mutex_unlock(&shared_lock);
-  if (h->state == HEAP_LIVE) pthread_mutex_unlock(&h->lock);
+  if (h->state == HEAP_LIVE) heap_unlock(h);
 }
 
 void tiny_fork_prepare(void) {
