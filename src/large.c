@@ -29,7 +29,13 @@ static void *cache_take(heap_t *h, unsigned i) {
    * of the run and cache it twice */
   if (UNLIKELY(((uintptr_t *)p)[1] != MARK_RUN)) hak_fatal_mark(p);
   h->run_pages -= h->runs[i].pages;
-  h->runs[i] = h->runs[--h->run_count];
+  /* in this order for a fork child's flush (see CACHE_ORDER): the count
+   * first, so that the last entry is never named twice (it would be given
+   * back twice); a fork in between leaves it uncounted, a run lost to the
+   * child, not freed twice */
+  unsigned last = --h->run_count;
+  CACHE_ORDER();
+  h->runs[i] = h->runs[last];
   CACHE_ORDER();
   ((uintptr_t *)p)[1] = 0;
   return p;
@@ -114,6 +120,7 @@ void large_free(void *p, heap_t *h, superslab_t *ss, const char *func) {
   h->runs[h->run_count].p = p;
   h->runs[h->run_count].pages = n;
   h->runs[h->run_count].seq = h->run_seq++;
+  CACHE_ORDER();   /* the entry before the count that makes it seen */
   h->run_count++;
   h->run_pages += n;
 }
