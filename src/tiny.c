@@ -190,15 +190,17 @@ static bool slab_has_parked(const slab_meta_t *m) {
   return __atomic_load_n(&m->cache_off, __ATOMIC_RELAXED) == PARKED_OFF;
 }
 
-/* Aborts if p, being freed, is a parked block of m (which has some). */
-static void check_unparked(slab_meta_t *m, const void *p) {
-  if (UNLIKELY((__atomic_load_n(parked_of(m), __ATOMIC_RELAXED) >> block_index(m, p)) & 1))
-    hak_fatal_pointer("free", "double free of", p);
+/* p's bit in m's mask of parked blocks. */
+static bool parked_bit(slab_meta_t *m, const void *p) {
+  return (__atomic_load_n(parked_of(m), __ATOMIC_RELAXED) >> block_index(m, p)) & 1;
 }
 
-bool tiny_block_parked(slab_meta_t *m, const void *p) {
-  return slab_has_parked(m) && ((__atomic_load_n(parked_of(m), __ATOMIC_RELAXED) >> block_index(m, p)) & 1);
+/* Aborts if p, being freed, is a parked block of m (which has some). */
+static void check_unparked(slab_meta_t *m, const void *p) {
+  if (UNLIKELY(parked_bit(m, p))) hak_fatal_pointer("free", "double free of", p);
 }
+
+bool tiny_block_parked(slab_meta_t *m, const void *p) { return slab_has_parked(m) && parked_bit(m, p); }
 
 /* Parks the free blocks of m that lie on pages no block out of the slab
  * (in use, cached or remote) touches, and gives those pages back. */
@@ -282,11 +284,11 @@ static void slab_unpark(slab_meta_t *m, uint32_t want) {
 /* Moves the blocks other threads freed onto the local free list. */
 static uint32_t collect_remote(slab_meta_t *m) {
   void *list = atomic_exchange_explicit(&m->remote, NULL, memory_order_acquire);
-  uint64_t parked = slab_has_parked(m) ? *parked_of(m) : 0;
+  bool parked = slab_has_parked(m);
   uint32_t n = 0;
   while (list != NULL) {
     void *next = slab_link_next(m, list);
-    if (UNLIKELY(parked != 0) && UNLIKELY((parked >> block_index(m, list)) & 1)) hak_fatal_pointer("free", "double free of", list);
+    if (UNLIKELY(parked)) check_unparked(m, list);
     mark_move(list, hak_free_key, MARK_SLAB);
     link_put(list, m->free);
     m->free = list;
@@ -652,16 +654,12 @@ static void free_draining(heap_t *h, tcache_t *c, void *p, unsigned epoch) {
 void tiny_free_slow(void *p, heap_t *h, slab_meta_t *m) {
   tcache_t *c = &h->cache[m->cls];
   if (p == c->head) hak_fatal_pointer("free", "double free of", p);
-  if (UNLIKELY(m->cache_off == PARKED_OFF)) {   /* the fast path took from parked_cache */
+  if (UNLIKELY(m->cache_off == PARKED_OFF)) {   /* the fast path took from parked_cache, not from c */
     h->parked_cache.room = 0;
     check_unparked(m, p);
-    if (room_take(&c->room)) {
-      link_put(p, c->head);
-      c->head = p;
-      return;
-    }
+  } else {
+    c->room++;   /* the fast path took one it did not have */
   }
-  c->room++;   /* the fast path took one it did not have */
   unsigned epoch;
   if (c->room == 0 && h->state == HEAP_LIVE && (epoch = pool_shrink_epoch()) != 0 && (h->drained_epoch != epoch || c->cap == 0)) {
     free_draining(h, c, p, epoch);
